@@ -1,0 +1,57 @@
+# runbook: build, test and demo targets. `make demo` and `make test` are the
+# two commands README.md opens with; .ci/run calls `make test`.
+
+GO        ?= go
+BIN       := bin
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+GOBIN     := $(shell $(GO) env GOPATH)/bin
+GOLANGCI  := $(GOBIN)/golangci-lint
+GOLANGCI_VERSION := v2.15.0
+FUZZTIME  ?= 20s
+EXAMPLES  := $(wildcard runbooks/examples/*/)
+
+.PHONY: all build test unit fuzz vet fmt-check demo bench lint generate clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/runbook ./cmd/runbook
+
+# The test command CI runs: static checks, every test, then the decoder fuzzer.
+test: fmt-check vet unit fuzz
+
+unit:
+	$(GO) test -count=1 ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzLoadValidate$$' -fuzztime $(FUZZTIME) ./dsl
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+# Until the engine lands, the demo validates and plans every shipped example.
+demo: build
+	@for d in $(EXAMPLES); do \
+		echo "==> runbook validate $$d"; $(BIN)/runbook validate $$d || exit 1; \
+		echo "==> runbook plan $$d"; $(BIN)/runbook plan $$d || exit 1; \
+	done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+$(GOLANGCI):
+	$(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
+
+lint: $(GOLANGCI)
+	$(GOLANGCI) run ./...
+
+generate:
+	$(GO) generate ./...
+
+clean:
+	rm -rf $(BIN)

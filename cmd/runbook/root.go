@@ -1,0 +1,101 @@
+package main
+
+import (
+	"io"
+	"os"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/spf13/cobra"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/runbook-dev/runbook/dsl"
+	"github.com/runbook-dev/runbook/internal/ui"
+	"github.com/runbook-dev/runbook/plugins/core"
+)
+
+// version is set by the Makefile through -ldflags.
+var version = "dev"
+
+// streams are where a command writes; tests give buffers.
+type streams struct {
+	out, err io.Writer
+}
+
+func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
+	s := &streams{out: stdout, err: stderr}
+	root := &cobra.Command{
+		Use:           "runbook",
+		Short:         "Plan and run disaster-recovery runbooks written in HCL",
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(
+		newValidateCommand(s),
+		newPlanCommand(s),
+		newGraphCommand(s),
+		newFmtCommand(s),
+	)
+	return root
+}
+
+// schemas is every provider schema the CLI knows.
+func schemas() dsl.SchemaSource {
+	return dsl.Schemas{"core": core.Schema()}
+}
+
+// session loads one runbook and prints diagnostics against its sources.
+type session struct {
+	*streams
+	loader *dsl.Loader
+}
+
+func newSession(s *streams) *session {
+	return &session{streams: s, loader: dsl.NewLoader()}
+}
+
+// report prints diagnostics and returns exit status 1 if any is an error.
+func (s *session) report(diags hcl.Diagnostics) error {
+	ui.Diagnostics(s.err, diags, s.loader.Files())
+	if diags.HasErrors() {
+		return exitCode(1)
+	}
+	return nil
+}
+
+func pathArg(args []string) string {
+	if len(args) == 0 {
+		return "."
+	}
+	return args[0]
+}
+
+// variables resolves the root variables from the environment and flags.
+func (s *session) variables(cfg *dsl.Config, args []varArg) (map[string]cty.Value, hcl.Diagnostics) {
+	in := make([]dsl.VarArg, len(args))
+	for i, a := range args {
+		in[i] = dsl.VarArg{File: a.file, Value: a.value}
+	}
+	return s.loader.ResolveVariables(cfg, os.Environ(), in)
+}
+
+// reportSources prints diagnostics for files parsed outside the loader
+// (fmt parses files one by one), reading their sources for the snippet.
+func (s *session) reportSources(diags hcl.Diagnostics) error {
+	files := map[string]*hcl.File{}
+	for _, d := range diags {
+		if d.Subject == nil || files[d.Subject.Filename] != nil {
+			continue
+		}
+		if src, rdiags := dsl.ReadSource(d.Subject.Filename); !rdiags.HasErrors() {
+			files[d.Subject.Filename] = &hcl.File{Bytes: src}
+		}
+	}
+	ui.Diagnostics(s.err, diags, files)
+	if diags.HasErrors() {
+		return exitCode(1)
+	}
+	return nil
+}

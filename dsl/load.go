@@ -1,0 +1,204 @@
+package dsl
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+)
+
+// MaxFileSize bounds one runbook or variable file. Runbooks are hand-written
+// procedures; a file this large is a mistake (a tarball, a log) and reading
+// it whole would only waste memory before failing.
+const MaxFileSize = 8 << 20
+
+// maxModuleDepth stops a module that (directly or not) sources itself.
+const maxModuleDepth = 16
+
+// Loader reads runbook files and remembers their sources so that diagnostics
+// can show the offending line.
+type Loader struct {
+	parser *hclparse.Parser
+}
+
+// NewLoader returns a Loader with an empty file cache.
+func NewLoader() *Loader { return &Loader{parser: hclparse.NewParser()} }
+
+// Files returns every file parsed so far, for rendering diagnostics.
+func (l *Loader) Files() map[string]*hcl.File { return l.parser.Files() }
+
+// Load reads a runbook from a directory of *.hcl and *.hcl.json files, or
+// from one file, and loads the modules it calls.
+func (l *Loader) Load(path string) (*Config, hcl.Diagnostics) {
+	return l.load(path, nil, hcl.Range{})
+}
+
+func (l *Loader) load(path string, modPath []string, callRange hcl.Range) (*Config, hcl.Diagnostics) {
+	files, dir, diags := runbookFiles(path, callRange)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	cfg := newConfig(dir, modPath)
+	for _, name := range files {
+		f, fdiags := l.parseFile(name)
+		diags = append(diags, fdiags...)
+		if f == nil {
+			continue
+		}
+		cfg.Files = append(cfg.Files, name)
+		diags = append(diags, cfg.decodeFile(f.Body)...)
+	}
+	if cfg.Runbook == nil && len(modPath) == 0 && !diags.HasErrors() && len(cfg.Files) > 0 {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagWarning,
+			Summary:  "Missing runbook block",
+			Detail:   "Add a `runbook \"NAME\" { version = \"1.0.0\" }` block so that history and plans name this runbook.",
+			Subject:  &hcl.Range{Filename: cfg.Files[0], Start: hcl.InitialPos, End: hcl.InitialPos},
+		})
+	}
+	diags = append(diags, l.loadModules(cfg)...)
+	return cfg, diags
+}
+
+func (l *Loader) loadModules(cfg *Config) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, name := range cfg.ModuleOrder {
+		m := cfg.Modules[name]
+		if m.Source == "" {
+			continue // its decoding already reported the problem
+		}
+		if len(cfg.Path) >= maxModuleDepth {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Modules nested too deeply",
+				Detail:   fmt.Sprintf("Module calls are nested more than %d levels; a module probably calls itself.", maxModuleDepth),
+				Subject:  m.SourceRange.Ptr(),
+			})
+			continue
+		}
+		if !isLocalSource(m.Source) {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Unsupported module source",
+				Detail:   fmt.Sprintf("Module source %q is not a local path. Local sources start with \"./\" or \"../\".", m.Source),
+				Subject:  m.SourceRange.Ptr(),
+			})
+			continue
+		}
+		child, cdiags := l.load(filepath.Join(cfg.Dir, m.Source), append(append([]string(nil), cfg.Path...), name), m.SourceRange)
+		diags = append(diags, cdiags...)
+		m.Config = child
+	}
+	return diags
+}
+
+func isLocalSource(s string) bool {
+	return strings.HasPrefix(s, "./") || strings.HasPrefix(s, "../")
+}
+
+// runbookFiles lists the files that make up the runbook at path.
+func runbookFiles(path string, callRange hcl.Range) ([]string, string, hcl.Diagnostics) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, "", hcl.Diagnostics{pathDiag("Cannot read runbook", path, err, callRange)}
+	}
+	if !info.IsDir() {
+		return []string{path}, filepath.Dir(path), nil
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return nil, "", hcl.Diagnostics{pathDiag("Cannot read runbook directory", path, err, callRange)}
+	}
+	var files []string
+	for _, e := range entries {
+		if e.Type()&fs.ModeType != 0 && !e.Type().IsRegular() && e.Type()&fs.ModeSymlink == 0 {
+			continue
+		}
+		if isRunbookFile(e.Name()) {
+			files = append(files, filepath.Join(path, e.Name()))
+		}
+	}
+	sort.Strings(files)
+	if len(files) == 0 {
+		return nil, "", hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "No runbook files",
+			Detail:   fmt.Sprintf("The directory %s holds no *.hcl or *.hcl.json files.", path),
+			Subject:  subjectOrNil(callRange),
+		}}
+	}
+	return files, path, nil
+}
+
+func isRunbookFile(name string) bool {
+	if strings.HasPrefix(name, ".") || strings.HasSuffix(name, "~") {
+		return false
+	}
+	return strings.HasSuffix(name, ".hcl") || strings.HasSuffix(name, ".hcl.json")
+}
+
+// parseFile reads and parses one file, refusing oversized ones before
+// reading them.
+func (l *Loader) parseFile(name string) (*hcl.File, hcl.Diagnostics) {
+	src, diags := ReadSource(name)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	if strings.HasSuffix(name, ".json") {
+		return l.parser.ParseJSON(src, name)
+	}
+	return l.parser.ParseHCL(src, name)
+}
+
+// ReadSource reads a runbook or variable file, enforcing MaxFileSize.
+func ReadSource(name string) ([]byte, hcl.Diagnostics) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, hcl.Diagnostics{pathDiag("Cannot read file", name, err, hcl.Range{})}
+	}
+	defer f.Close()
+	buf, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, hcl.Diagnostics{pathDiag("Cannot read file", name, err, hcl.Range{})}
+	}
+	if len(buf) > MaxFileSize {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "File too large",
+			Detail:   fmt.Sprintf("%s is larger than %d bytes, the limit for runbook and variable files.", name, MaxFileSize),
+		}}
+	}
+	return buf, nil
+}
+
+func pathDiag(summary, path string, err error, subject hcl.Range) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  summary,
+		Detail:   fmt.Sprintf("%s: %s.", path, describeFSError(err)),
+		Subject:  subjectOrNil(subject),
+	}
+}
+
+func describeFSError(err error) string {
+	switch {
+	case os.IsNotExist(err):
+		return "no such file or directory"
+	case os.IsPermission(err):
+		return "permission denied"
+	}
+	return err.Error()
+}
+
+func subjectOrNil(r hcl.Range) *hcl.Range {
+	if r.Filename == "" {
+		return nil
+	}
+	return r.Ptr()
+}

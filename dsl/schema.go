@@ -1,0 +1,141 @@
+package dsl
+
+import (
+	"sort"
+	"sync"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// SchemaSource answers what a provider accepts. The engine implements it
+// from the providers it can reach (the built-in core provider, and plugins);
+// tests use fixture schemas.
+type SchemaSource interface {
+	// ProviderSchema returns the schema of the named provider, or ok=false
+	// when the provider is not known here.
+	ProviderSchema(name string) (schema *ProviderSchema, ok bool)
+}
+
+// ProviderSchema is a provider's configuration and the actions it serves.
+type ProviderSchema struct {
+	Version string
+	Config  *BlockSchema
+	Actions map[string]*ActionSchema
+}
+
+// ActionSchema describes one action: its typed inputs and outputs and how
+// safe it is to repeat.
+type ActionSchema struct {
+	Description string
+	Inputs      *BlockSchema
+	Outputs     map[string]cty.Type
+	// Mutating actions change a system; dry-run never calls them.
+	Mutating bool
+	// Idempotent actions may be repeated with the same effect; resume re-runs
+	// them without asking when they were caught mid-flight.
+	Idempotent bool
+}
+
+// OutputType is the object type of the action's outputs.
+func (a *ActionSchema) OutputType() cty.Type {
+	if len(a.Outputs) == 0 {
+		return cty.EmptyObject
+	}
+	return cty.Object(a.Outputs)
+}
+
+// Nesting says how many times a nested block may appear.
+type Nesting int
+
+// How a nested block nests.
+const (
+	NestingSingle Nesting = iota // at most one block, decoded as an object
+	NestingList                  // any number, decoded as a list of objects
+)
+
+// BlockSchema is the body of a provider configuration, an action's inputs
+// or a nested block.
+type BlockSchema struct {
+	Attributes map[string]*AttributeSchema
+	Blocks     map[string]*NestedBlockSchema
+
+	once sync.Once
+	spec hcldec.Spec
+}
+
+// AttributeSchema is one typed attribute.
+type AttributeSchema struct {
+	Type        cty.Type
+	Required    bool
+	Sensitive   bool
+	Description string
+}
+
+// NestedBlockSchema is a block inside a body.
+type NestedBlockSchema struct {
+	Nesting  Nesting
+	Block    *BlockSchema
+	MinItems int
+	MaxItems int
+}
+
+// Spec returns the hcldec specification of the body, built once.
+func (b *BlockSchema) Spec() hcldec.Spec {
+	b.once.Do(func() { b.spec = b.buildSpec() })
+	return b.spec
+}
+
+func (b *BlockSchema) buildSpec() hcldec.Spec {
+	spec := hcldec.ObjectSpec{}
+	for name, a := range b.Attributes {
+		spec[name] = &hcldec.AttrSpec{Name: name, Type: a.Type, Required: a.Required}
+	}
+	for name, nb := range b.Blocks {
+		switch nb.Nesting {
+		case NestingList:
+			spec[name] = &hcldec.BlockListSpec{TypeName: name, Nested: nb.Block.Spec(), MinItems: nb.MinItems, MaxItems: nb.MaxItems}
+		default:
+			spec[name] = &hcldec.BlockSpec{TypeName: name, Nested: nb.Block.Spec(), Required: nb.MinItems > 0}
+		}
+	}
+	return spec
+}
+
+// Decode evaluates a body against the schema.
+func (b *BlockSchema) Decode(body hcl.Body, ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
+	return hcldec.Decode(body, b.Spec(), ctx)
+}
+
+// Variables lists the traversals a body holds, read through the schema.
+func (b *BlockSchema) Variables(body hcl.Body) []hcl.Traversal {
+	return hcldec.Variables(body, b.Spec())
+}
+
+// ImpliedType is the object type Decode produces.
+func (b *BlockSchema) ImpliedType() cty.Type {
+	return hcldec.ImpliedType(b.Spec())
+}
+
+// SensitivePaths lists the top-level attributes marked sensitive, sorted.
+func (b *BlockSchema) SensitivePaths() []string {
+	var out []string
+	for name, a := range b.Attributes {
+		if a.Sensitive {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Schemas is a SchemaSource backed by a map; handy for fixtures and for
+// composing sources.
+type Schemas map[string]*ProviderSchema
+
+// ProviderSchema implements SchemaSource.
+func (s Schemas) ProviderSchema(name string) (*ProviderSchema, bool) {
+	p, ok := s[name]
+	return p, ok
+}
