@@ -81,10 +81,12 @@ type Local struct {
 
 // Provider is a `provider` block: the configuration of one provider instance.
 type Provider struct {
-	Name      string
-	Alias     string
-	Config    hcl.Body
-	DeclRange hcl.Range
+	Name   string
+	Alias  string
+	Config hcl.Body
+	// ConfigRefs are the traversals in Config, found once at decode time.
+	ConfigRefs []hcl.Traversal
+	DeclRange  hcl.Range
 }
 
 // Key is how steps and the provider map address this configuration.
@@ -125,7 +127,9 @@ type Step struct {
 	Postconditions []*Check
 	// Inputs is what remains of the block once the meta-arguments are
 	// taken out: the action's attributes and nested blocks.
-	Inputs    hcl.Body
+	Inputs hcl.Body
+	// InputRefs are the traversals in Inputs, found once at decode time.
+	InputRefs []hcl.Traversal
 	DeclRange hcl.Range
 	NameRange hcl.Range
 }

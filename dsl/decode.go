@@ -290,7 +290,8 @@ var providerSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "a
 
 func (c *Config) addProvider(block *hcl.Block) hcl.Diagnostics {
 	content, rest, diags := block.Body.PartialContent(providerSchema)
-	p := &Provider{Name: block.Labels[0], Config: rest, DeclRange: block.DefRange}
+	p := &Provider{Name: block.Labels[0], Config: rest, DeclRange: block.DefRange,
+		ConfigRefs: remainTraversals(block.Body, rest, providerSchema)}
 	if a := content.Attributes["alias"]; a != nil {
 		diags = append(diags, literalString(a, &p.Alias)...)
 		if p.Alias != "" && !hclIdentifier(p.Alias) {

@@ -103,33 +103,66 @@ func attrName(t hcl.Traversal, i int) (string, bool) {
 	return a.Name, true
 }
 
-// BodyTraversals returns every variable traversal in a body. With a schema
-// the body is read through it; without one (an unknown action) every
-// attribute and nested block is visited.
-func BodyTraversals(body hcl.Body, schema *BlockSchema) []hcl.Traversal {
-	if schema != nil {
-		return schema.Variables(body)
-	}
-	if sb, ok := body.(*hclsyntax.Body); ok {
+// BodyTraversals returns every variable traversal in a body that has no
+// hidden parts (a nested block, a whole file's body).
+func BodyTraversals(body hcl.Body) []hcl.Traversal {
+	return remainTraversals(body, body, nil)
+}
+
+// remainTraversals returns the traversals of rest, the remainder of full
+// once the attributes and blocks of meta were taken out by PartialContent.
+// Native syntax bodies are walked directly (skipping meta's names, which
+// the remainder hides); other bodies are read as plain attributes.
+func remainTraversals(full, rest hcl.Body, meta *hcl.BodySchema) []hcl.Traversal {
+	sb, ok := full.(*hclsyntax.Body)
+	if !ok {
+		attrs, _ := rest.JustAttributes()
 		var out []hcl.Traversal
-		walkSyntaxBody(sb, func(e hclsyntax.Expression) { out = append(out, e.Variables()...) })
+		for _, name := range sortedAttrNames(attrs) {
+			out = append(out, attrs[name].Expr.Variables()...)
+		}
 		return out
 	}
-	attrs, _ := body.JustAttributes()
+	skip := map[string]bool{}
+	if meta != nil {
+		for _, a := range meta.Attributes {
+			skip[a.Name] = true
+		}
+		for _, b := range meta.Blocks {
+			skip[b.Type] = true
+		}
+	}
 	var out []hcl.Traversal
-	for _, name := range sortedAttrNames(attrs) {
-		out = append(out, attrs[name].Expr.Variables()...)
+	for _, name := range sortedSyntaxAttrs(sb) {
+		if !skip[name] {
+			out = append(out, sb.Attributes[name].Expr.Variables()...)
+		}
+	}
+	for _, blk := range sb.Blocks {
+		if !skip[blk.Type] {
+			out = append(out, syntaxTraversals(blk.Body)...)
+		}
 	}
 	return out
 }
 
-func walkSyntaxBody(b *hclsyntax.Body, fn func(hclsyntax.Expression)) {
+func sortedSyntaxAttrs(b *hclsyntax.Body) []string {
 	names := make([]string, 0, len(b.Attributes))
 	for n := range b.Attributes {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	for _, n := range names {
+	return names
+}
+
+func syntaxTraversals(sb *hclsyntax.Body) []hcl.Traversal {
+	var out []hcl.Traversal
+	walkSyntaxBody(sb, func(e hclsyntax.Expression) { out = append(out, e.Variables()...) })
+	return out
+}
+
+func walkSyntaxBody(b *hclsyntax.Body, fn func(hclsyntax.Expression)) {
+	for _, n := range sortedSyntaxAttrs(b) {
 		fn(b.Attributes[n].Expr)
 	}
 	for _, blk := range b.Blocks {

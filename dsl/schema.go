@@ -1,12 +1,14 @@
 package dsl
 
 import (
+	"fmt"
 	"sort"
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 )
 
 // SchemaSource answers what a provider accepts. The engine implements it
@@ -61,8 +63,9 @@ type BlockSchema struct {
 	Attributes map[string]*AttributeSchema
 	Blocks     map[string]*NestedBlockSchema
 
-	once sync.Once
-	spec hcldec.Spec
+	once   sync.Once
+	spec   hcldec.Spec
+	schema *hcl.BodySchema
 }
 
 // AttributeSchema is one typed attribute.
@@ -83,8 +86,15 @@ type NestedBlockSchema struct {
 
 // Spec returns the hcldec specification of the body, built once.
 func (b *BlockSchema) Spec() hcldec.Spec {
-	b.once.Do(func() { b.spec = b.buildSpec() })
+	b.build()
 	return b.spec
+}
+
+func (b *BlockSchema) build() {
+	b.once.Do(func() {
+		b.spec = b.buildSpec()
+		b.schema = hcldec.ImpliedSchema(b.spec)
+	})
 }
 
 func (b *BlockSchema) buildSpec() hcldec.Spec {
@@ -103,14 +113,80 @@ func (b *BlockSchema) buildSpec() hcldec.Spec {
 	return spec
 }
 
-// Decode evaluates a body against the schema.
+// Decode evaluates a body against the schema. It does what hcldec.Decode
+// does with the body schema computed once, not at every call: runbooks with
+// thousands of steps decode every step body at plan time.
 func (b *BlockSchema) Decode(body hcl.Body, ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
-	return hcldec.Decode(body, b.Spec(), ctx)
+	b.build()
+	content, diags := body.Content(b.schema)
+	vals := make(map[string]cty.Value, len(b.Attributes)+len(b.Blocks))
+	for name, a := range b.Attributes {
+		vals[name] = cty.NullVal(a.Type)
+		if attr := content.Attributes[name]; attr != nil {
+			v, vdiags := decodeAttr(attr, a.Type, ctx)
+			diags = append(diags, vdiags...)
+			vals[name] = v
+		}
+	}
+	for name, nb := range b.Blocks {
+		v, bdiags := nb.decode(content.Blocks.OfType(name), ctx, body.MissingItemRange())
+		diags = append(diags, bdiags...)
+		vals[name] = v
+	}
+	return cty.ObjectVal(vals), diags
 }
 
-// Variables lists the traversals a body holds, read through the schema.
-func (b *BlockSchema) Variables(body hcl.Body) []hcl.Traversal {
-	return hcldec.Variables(body, b.Spec())
+func decodeAttr(attr *hcl.Attribute, ty cty.Type, ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
+	v, diags := attr.Expr.Value(ctx)
+	if diags.HasErrors() {
+		return cty.UnknownVal(ty), diags
+	}
+	conv, err := convert.Convert(v, ty)
+	if err != nil {
+		return cty.UnknownVal(ty), append(diags, &hcl.Diagnostic{
+			Severity:    hcl.DiagError,
+			Summary:     "Incorrect attribute value type",
+			Detail:      fmt.Sprintf("Inappropriate value for attribute %q: %s.", attr.Name, err),
+			Subject:     attr.Expr.Range().Ptr(),
+			Context:     hcl.RangeBetween(attr.NameRange, attr.Expr.Range()).Ptr(),
+			Expression:  attr.Expr,
+			EvalContext: ctx,
+		})
+	}
+	return conv, diags
+}
+
+func (nb *NestedBlockSchema) decode(blocks hcl.Blocks, ctx *hcl.EvalContext, missing hcl.Range) (cty.Value, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	ty := nb.Block.ImpliedType()
+	var items []cty.Value
+	for _, blk := range blocks {
+		v, bdiags := nb.Block.Decode(blk.Body, ctx)
+		diags = append(diags, bdiags...)
+		items = append(items, v)
+	}
+	if len(blocks) < nb.MinItems {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Insufficient blocks",
+			Detail: fmt.Sprintf("At least %d blocks are required here.", nb.MinItems), Subject: missing.Ptr()})
+	}
+	if nb.MaxItems > 0 && len(blocks) > nb.MaxItems {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Too many blocks",
+			Detail: fmt.Sprintf("No more than %d blocks are allowed here.", nb.MaxItems), Subject: blocks[nb.MaxItems].DefRange.Ptr()})
+	}
+	if nb.Nesting == NestingList {
+		if len(items) == 0 {
+			return cty.ListValEmpty(ty), diags
+		}
+		return cty.ListVal(items), diags
+	}
+	if len(blocks) > 1 && nb.MaxItems == 0 {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate block",
+			Detail: "Only one block of this type is allowed here.", Subject: blocks[1].DefRange.Ptr()})
+	}
+	if len(items) == 0 {
+		return cty.NullVal(ty), diags
+	}
+	return items[0], diags
 }
 
 // ImpliedType is the object type Decode produces.

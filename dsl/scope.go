@@ -105,10 +105,11 @@ func (s *Scope) Eval(expr hcl.Expression, want cty.Type, extra *Extra) (cty.Valu
 	return conv, diags
 }
 
-// DecodeBody evaluates an action's input body through its schema. Without a
-// schema every attribute is evaluated and returned as an object.
-func (s *Scope) DecodeBody(body hcl.Body, schema *BlockSchema, extra *Extra) (cty.Value, hcl.Diagnostics) {
-	ctx, diags := s.EvalContext(BodyTraversals(body, schema), extra)
+// DecodeBody evaluates an action's input body, whose references are refs,
+// through its schema. Without a schema every attribute is evaluated and
+// returned as an object.
+func (s *Scope) DecodeBody(body hcl.Body, refs []hcl.Traversal, schema *BlockSchema, extra *Extra) (cty.Value, hcl.Diagnostics) {
+	ctx, diags := s.EvalContext(refs, extra)
 	if diags.HasErrors() {
 		return cty.DynamicVal, diags
 	}

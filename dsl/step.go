@@ -45,6 +45,7 @@ func (c *Config) addStep(block *hcl.Block) hcl.Diagnostics {
 	content, rest, diags := block.Body.PartialContent(stepMetaSchema)
 	s := &Step{
 		Name: name, Finally: block.Type == "finally", Inputs: rest,
+		InputRefs: remainTraversals(block.Body, rest, stepMetaSchema),
 		DeclRange: block.DefRange, NameRange: block.LabelRanges[0],
 	}
 	if a := content.Attributes["action"]; a != nil {

@@ -18,13 +18,22 @@ var BuiltinProviders = map[string]bool{"core": true}
 // that are constants, and cycles among locals. Step dependency cycles are the
 // engine's (they need the graph); everything is reported in one pass.
 func Validate(cfg *Config, schemas SchemaSource) hcl.Diagnostics {
+	v := &validator{schemas: schemas, warned: map[string]bool{}, decodeInputs: true}
+	return v.config(cfg)
+}
+
+// ValidateForPlan is Validate without the static evaluation of step
+// inputs: the planner evaluates every step's inputs with real values right
+// after, which finds the same type errors and more.
+func ValidateForPlan(cfg *Config, schemas SchemaSource) hcl.Diagnostics {
 	v := &validator{schemas: schemas, warned: map[string]bool{}}
 	return v.config(cfg)
 }
 
 type validator struct {
-	schemas SchemaSource
-	warned  map[string]bool
+	schemas      SchemaSource
+	warned       map[string]bool
+	decodeInputs bool
 }
 
 func (v *validator) config(cfg *Config) hcl.Diagnostics {
@@ -56,15 +65,12 @@ func (v *validator) config(cfg *Config) hcl.Diagnostics {
 func (v *validator) provider(cfg *Config, scope *Scope, p *Provider) hcl.Diagnostics {
 	diags := v.checkProviderName(cfg, p.Name, p.DeclRange)
 	schema := v.providerSchema(p.Name)
-	var travs []hcl.Traversal
-	if schema != nil && schema.Config != nil {
-		travs = BodyTraversals(p.Config, schema.Config)
-		_, ddiags := scope.DecodeBody(p.Config, schema.Config, nil)
+	diags = append(diags, checkRefs(cfg, p.ConfigRefs, refContext{where: "a provider configuration"})...)
+	if schema != nil && schema.Config != nil && !diags.HasErrors() {
+		_, ddiags := scope.DecodeBody(p.Config, p.ConfigRefs, schema.Config, nil)
 		diags = append(diags, ddiags...)
-	} else {
-		travs = BodyTraversals(p.Config, nil)
 	}
-	return append(diags, checkRefs(cfg, travs, refContext{where: "a provider configuration"})...)
+	return diags
 }
 
 func (v *validator) providerSchema(name string) *ProviderSchema {
@@ -141,10 +147,10 @@ func (v *validator) step(cfg *Config, scope *Scope, s *Step) hcl.Diagnostics {
 		inputs = schema.Inputs
 	}
 	rc := refContext{where: "a step", step: s, each: s.ForEach != nil}
-	diags = append(diags, checkRefs(cfg, BodyTraversals(s.Inputs, inputs), rc)...)
-	if inputs != nil {
+	diags = append(diags, checkRefs(cfg, s.InputRefs, rc)...)
+	if inputs != nil && v.decodeInputs {
 		extra := staticExtra(s)
-		_, ddiags := scope.DecodeBody(s.Inputs, inputs, extra)
+		_, ddiags := scope.DecodeBody(s.Inputs, s.InputRefs, inputs, extra)
 		diags = append(diags, ddiags...)
 	}
 	diags = append(diags, v.meta(cfg, scope, s)...)

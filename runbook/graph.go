@@ -116,7 +116,7 @@ func (g *Graph) ExprSteps(c *dsl.Config, e hcl.Expression) []string {
 // StepTraversals lists every traversal a step holds, in any expression that
 // is evaluated for it.
 func StepTraversals(s *dsl.Step) []hcl.Traversal {
-	travs := dsl.BodyTraversals(s.Inputs, nil)
+	travs := append([]hcl.Traversal(nil), s.InputRefs...)
 	for _, e := range []hcl.Expression{s.When, s.ForEach, s.Timeout, s.Confirm} {
 		travs = append(travs, dsl.ExprTraversals(e)...)
 	}
@@ -147,7 +147,7 @@ func newResolver(g *Graph) *resolver {
 func (r *resolver) stepDeps(n *Node) map[int]bool {
 	deps := r.traversals(n.Config, StepTraversals(n.Step))
 	if p := n.Config.Providers[n.Step.ProviderKey()]; p != nil {
-		for id := range r.traversals(n.Config, dsl.BodyTraversals(p.Config, nil)) {
+		for id := range r.traversals(n.Config, p.ConfigRefs) {
 			deps[id] = true
 		}
 	}

@@ -73,7 +73,7 @@ type Planner struct {
 // given variable values and returns the plan. Diagnostics include
 // validation and dependency-cycle errors.
 func (p *Planner) Plan(cfg *dsl.Config, vars map[string]cty.Value) (*Plan, *Graph, hcl.Diagnostics) {
-	diags := dsl.Validate(cfg, p.Schemas)
+	diags := dsl.ValidateForPlan(cfg, p.Schemas)
 	g, gdiags := BuildGraph(cfg)
 	diags = append(diags, gdiags...)
 	if diags.HasErrors() {
@@ -167,7 +167,9 @@ func (p *Planner) planStep(g *Graph, n *Node, scope *dsl.Scope, skipped map[int]
 	}
 	if ps.Skip != "" {
 		skipped[n.ID] = n.Addr
-		return []*PlannedStep{ps}, diags
+		// Still evaluated, for its type errors: a skipped step may run next time.
+		_, idiags := p.planInputs(g, n, scope, as, staticEach(s))
+		return []*PlannedStep{ps}, append(diags, idiags...)
 	}
 	if s.ForEach == nil {
 		inputs, idiags := p.planInputs(g, n, scope, as, nil)
@@ -189,8 +191,7 @@ func (p *Planner) expand(g *Graph, n *Node, scope *dsl.Scope, as *dsl.ActionSche
 	}
 	if items == nil {
 		ps.ForEach = render(g, n.Config, n.Step.ForEach, cty.DynamicVal)
-		each := &dsl.Extra{Each: &dsl.Each{Key: cty.UnknownVal(cty.String), Value: cty.DynamicVal}}
-		inputs, idiags := p.planInputs(g, n, scope, as, each)
+		inputs, idiags := p.planInputs(g, n, scope, as, staticEach(n.Step))
 		ps.Inputs = inputs
 		return []*PlannedStep{ps}, append(diags, idiags...)
 	}
@@ -216,6 +217,14 @@ func (p *Planner) expand(g *Graph, n *Node, scope *dsl.Scope, as *dsl.ActionSche
 		out = append(out, &item)
 	}
 	return out, diags
+}
+
+// staticEach is each.* before the collection is known.
+func staticEach(s *dsl.Step) *dsl.Extra {
+	if s.ForEach == nil {
+		return nil
+	}
+	return &dsl.Extra{Each: &dsl.Each{Key: cty.UnknownVal(cty.String), Value: cty.DynamicVal}}
 }
 
 // ItemAddr is the address of one for_each item: step.x["key"].
@@ -247,7 +256,7 @@ func (p *Planner) planInputs(g *Graph, n *Node, scope *dsl.Scope, as *dsl.Action
 	if as != nil {
 		schema = as.Inputs
 	}
-	val, diags := scope.DecodeBody(n.Step.Inputs, schema, each)
+	val, diags := scope.DecodeBody(n.Step.Inputs, n.Step.InputRefs, schema, each)
 	if diags.HasErrors() || val.IsNull() || !val.Type().IsObjectType() {
 		return nil, diags
 	}
@@ -297,7 +306,7 @@ func inputExprs(body hcl.Body) map[string]hcl.Expression {
 type bodyExpr struct{ body *hclsyntax.Body }
 
 func (b bodyExpr) Value(*hcl.EvalContext) (cty.Value, hcl.Diagnostics) { return cty.DynamicVal, nil }
-func (b bodyExpr) Variables() []hcl.Traversal                          { return dsl.BodyTraversals(b.body, nil) }
+func (b bodyExpr) Variables() []hcl.Traversal                          { return dsl.BodyTraversals(b.body) }
 func (b bodyExpr) Range() hcl.Range                                    { return b.body.SrcRange }
 func (b bodyExpr) StartRange() hcl.Range                               { return b.body.SrcRange }
 

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"strings"
@@ -8,8 +9,11 @@ import (
 	"github.com/runbook-dev/runbook/runbook"
 )
 
-// Plan writes the human view of a plan.
-func Plan(w io.Writer, p *runbook.Plan) {
+// Plan writes the human view of a plan. Output is buffered: a plan of
+// thousands of steps would otherwise cost a write system call per line.
+func Plan(out io.Writer, p *runbook.Plan) {
+	w := bufio.NewWriter(out)
+	defer w.Flush()
 	if rb := p.Runbook; rb != nil {
 		fmt.Fprintf(w, "Runbook %q", rb.Name)
 		if rb.Version != "" {
