@@ -152,15 +152,15 @@ func (p *Planner) planStep(g *Graph, n *Node, scope *dsl.Scope, skipped map[int]
 	ps.Timeout, diags = evalDuration(scope, s.Timeout)
 	ps.Retry, diags = appendRetry(scope, s.Retry, diags)
 	if s.Confirm != nil {
-		v, cdiags := scope.Eval(s.Confirm, cty.String, nil)
+		v, cdiags := scope.Eval(s.Confirm, cty.String, staticEach(s))
 		diags = append(diags, cdiags...)
-		ps.Confirm = render(g, n.Config, s.Confirm, v)
+		ps.Confirm = render(g, n.Config, v, s.Confirm, s.ForEach)
 	}
 	ps.Skip = upstreamSkip(g, n, skipped)
 	if ps.Skip == "" && s.When != nil && !exprUsesEach(s.When) {
 		v, wdiags := scope.Eval(s.When, cty.Bool, nil)
 		diags = append(diags, wdiags...)
-		ps.When = render(g, n.Config, s.When, v)
+		ps.When = render(g, n.Config, v, s.When)
 		if v.IsKnown() && !v.IsNull() && v.False() {
 			ps.Skip = "when is false"
 		}
@@ -190,7 +190,7 @@ func (p *Planner) expand(g *Graph, n *Node, scope *dsl.Scope, as *dsl.ActionSche
 		return []*PlannedStep{ps}, diags
 	}
 	if items == nil {
-		ps.ForEach = render(g, n.Config, n.Step.ForEach, cty.DynamicVal)
+		ps.ForEach = render(g, n.Config, cty.DynamicVal, n.Step.ForEach)
 		inputs, idiags := p.planInputs(g, n, scope, as, staticEach(n.Step))
 		ps.Inputs = inputs
 		return []*PlannedStep{ps}, append(diags, idiags...)
@@ -203,10 +203,15 @@ func (p *Planner) expand(g *Graph, n *Node, scope *dsl.Scope, as *dsl.ActionSche
 		item.Addr = ItemAddr(n.Addr, k)
 		item.Items = nil
 		each := &dsl.Extra{Each: &dsl.Each{Key: cty.StringVal(k), Value: items[k]}}
+		if c := n.Step.Confirm; c != nil && exprUsesEach(c) {
+			v, cdiags := scope.Eval(c, cty.String, each)
+			diags = append(diags, cdiags...)
+			item.Confirm = render(g, n.Config, v, c)
+		}
 		if n.Step.When != nil && exprUsesEach(n.Step.When) {
 			v, wdiags := scope.Eval(n.Step.When, cty.Bool, each)
 			diags = append(diags, wdiags...)
-			item.When = render(g, n.Config, n.Step.When, v)
+			item.When = render(g, n.Config, v, n.Step.When)
 			if v.IsKnown() && !v.IsNull() && v.False() {
 				item.Skip = "when is false"
 			}
@@ -276,7 +281,7 @@ func (p *Planner) planInputs(g *Graph, n *Node, scope *dsl.Scope, as *dsl.Action
 		if sensitive[name] {
 			v = v.Mark(dsl.SensitiveMark)
 		}
-		out = append(out, renderValue(g, n.Config, name, exprs[name], v))
+		out = append(out, renderValue(g, n.Config, name, v, exprs[name], n.Step.ForEach))
 	}
 	return out, diags
 }
@@ -333,7 +338,7 @@ func (p *Planner) planOutputs(g *Graph, cfg *dsl.Config, scope *dsl.Scope, plan 
 		if o.Sensitive {
 			v = v.Mark(dsl.SensitiveMark)
 		}
-		plan.Outputs = append(plan.Outputs, renderValue(g, cfg, name, o.Value, v))
+		plan.Outputs = append(plan.Outputs, renderValue(g, cfg, name, v, o.Value))
 	}
 	return diags
 }

@@ -15,8 +15,8 @@ import (
 const Sensitive = "(sensitive)"
 
 // renderValue renders one named value of config c for the plan.
-func renderValue(g *Graph, c *dsl.Config, name string, e hcl.Expression, v cty.Value) *PlannedValue {
-	pv := &PlannedValue{Name: name, Display: render(g, c, e, v)}
+func renderValue(g *Graph, c *dsl.Config, name string, v cty.Value, exprs ...hcl.Expression) *PlannedValue {
+	pv := &PlannedValue{Name: name, Display: render(g, c, v, exprs...)}
 	_, marks := v.UnmarkDeep()
 	pv.Sensitive = len(marks) > 0
 	pv.Known = v.IsWhollyKnown()
@@ -27,14 +27,17 @@ func renderValue(g *Graph, c *dsl.Config, name string, e hcl.Expression, v cty.V
 }
 
 // render shows a value as HCL, "(sensitive)", or "(known after step.X)"
-// naming the first step the expression waits for.
-func render(g *Graph, c *dsl.Config, e hcl.Expression, v cty.Value) string {
+// naming the first step the expressions wait for (the value's own, then
+// those it depends on implicitly, such as the for_each behind each.*).
+func render(g *Graph, c *dsl.Config, v cty.Value, exprs ...hcl.Expression) string {
 	if v.IsMarked() {
 		return Sensitive
 	}
 	if !v.IsWhollyKnown() {
-		if steps := g.ExprSteps(c, e); len(steps) > 0 {
-			return "(known after " + steps[0] + ")"
+		for _, e := range exprs {
+			if steps := g.ExprSteps(c, e); len(steps) > 0 {
+				return "(known after " + steps[0] + ")"
+			}
 		}
 		return "(known at run time)"
 	}

@@ -29,6 +29,10 @@ func Plan(out io.Writer, p *runbook.Plan) {
 	heading := ""
 	for _, s := range p.Steps {
 		if h := stepHeading(s); h != heading {
+			if heading == "" {
+				fmt.Fprintln(w, "Legend: + runs   ? runs, changes nothing   - skipped")
+				fmt.Fprintln(w)
+			}
 			heading = h
 			fmt.Fprintf(w, "%s:\n\n", h)
 		}
