@@ -34,11 +34,14 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-# Until the engine lands, the demo validates and plans every shipped example.
+# Until the engine lands, the demo validates and plans every shipped example,
+# with its drill.vars.hcl when it has one (the simulators' admin password).
 demo: build
 	@for d in $(EXAMPLES); do \
+		vars=""; [ -f $$d/drill.vars.hcl ] && vars="-var-file $$d/drill.vars.hcl"; \
 		echo "==> runbook validate $$d"; $(BIN)/runbook validate $$d || exit 1; \
-		echo "==> runbook plan $$d"; $(BIN)/runbook plan $$d || exit 1; \
+		echo "==> runbook plan $$vars $$d"; \
+		RUNBOOK_VAR_admin_password=admin $(BIN)/runbook plan $$vars $$d || exit 1; \
 	done
 
 bench:

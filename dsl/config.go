@@ -170,7 +170,10 @@ type Module struct {
 	Source      string
 	SourceRange hcl.Range
 	// Inputs are the remaining attributes: values for the child's variables.
-	Inputs    hcl.Attributes
+	Inputs hcl.Attributes
+	// DependsOn makes every step of the module wait for these steps or
+	// modules of the calling config.
+	DependsOn []hcl.Traversal
 	Config    *Config
 	DeclRange hcl.Range
 }

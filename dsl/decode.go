@@ -328,7 +328,7 @@ func (c *Config) addOutput(block *hcl.Block) hcl.Diagnostics {
 	return diags
 }
 
-var moduleSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "source", Required: true}}}
+var moduleSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "source", Required: true}, {Name: "depends_on"}}}
 
 func (c *Config) addModule(block *hcl.Block) hcl.Diagnostics {
 	name := block.Labels[0]
@@ -340,6 +340,11 @@ func (c *Config) addModule(block *hcl.Block) hcl.Diagnostics {
 	if a := content.Attributes["source"]; a != nil {
 		diags = append(diags, literalString(a, &m.Source)...)
 		m.SourceRange = a.Expr.Range()
+	}
+	if a := content.Attributes["depends_on"]; a != nil {
+		deps, ddiags := decodeDependsOn(a)
+		diags = append(diags, ddiags...)
+		m.DependsOn = deps
 	}
 	inputs, idiags := rest.JustAttributes()
 	diags = append(diags, idiags...)

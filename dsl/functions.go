@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/hashicorp/go-cty-funcs/cidr"
 	"github.com/hashicorp/go-cty-funcs/crypto"
 	"github.com/hashicorp/go-cty-funcs/encoding"
 	"github.com/hashicorp/go-cty-funcs/filesystem"
@@ -12,6 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/tryfunc"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty-yaml"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
@@ -19,8 +21,9 @@ import (
 
 // Functions returns the function table for expressions in a runbook whose
 // files live in baseDir. It is the go-cty stdlib set (under the names
-// Terraform users know) plus file, template, hashing, encoding and time
-// helpers from hashicorp/go-cty-funcs.
+// Terraform users know) plus file, template, hashing, encoding, CIDR and
+// time helpers from hashicorp/go-cty-funcs, YAML from zclconf/go-cty-yaml
+// (the cty author's own), and the few Terraform functions none of them has.
 func Functions(baseDir string) map[string]function.Function {
 	fns := map[string]function.Function{
 		"abs": stdlib.AbsoluteFunc, "ceil": stdlib.CeilFunc, "floor": stdlib.FloorFunc,
@@ -55,8 +58,12 @@ func Functions(baseDir string) map[string]function.Function {
 		"file": filesystem.MakeFileFunc(baseDir, false), "filebase64": filesystem.MakeFileFunc(baseDir, true),
 		"fileexists": filesystem.MakeFileExistsFunc(baseDir), "basename": filesystem.BasenameFunc,
 		"dirname": filesystem.DirnameFunc, "abspath": filesystem.AbsPathFunc,
-		"timestamp": timestampFunc,
+		"timestamp": timestampFunc, "fileset": filesystem.MakeFileSetFunc(baseDir),
+		"yamldecode": yaml.YAMLDecodeFunc, "yamlencode": yaml.YAMLEncodeFunc,
+		"cidrhost": cidr.HostFunc, "cidrnetmask": cidr.NetmaskFunc,
+		"cidrsubnet": cidr.SubnetFunc, "cidrsubnets": cidr.SubnetsFunc,
 	}
+	addTerraformFunctions(fns)
 	fns["templatefile"] = makeTemplateFileFunc(baseDir, fns)
 	return fns
 }

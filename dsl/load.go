@@ -136,9 +136,18 @@ func runbookFiles(path string, callRange hcl.Range) ([]string, string, hcl.Diagn
 	return files, path, nil
 }
 
+// VarFileSuffixes mark variable files, which may sit beside the runbook
+// without being read as part of it (Terraform's .tfvars, in HCL or JSON).
+var VarFileSuffixes = []string{".vars.hcl", ".vars.json"}
+
 func isRunbookFile(name string) bool {
 	if strings.HasPrefix(name, ".") || strings.HasSuffix(name, "~") {
 		return false
+	}
+	for _, suffix := range VarFileSuffixes {
+		if strings.HasSuffix(name, suffix) {
+			return false
+		}
 	}
 	return strings.HasSuffix(name, ".hcl") || strings.HasSuffix(name, ".hcl.json")
 }

@@ -16,6 +16,7 @@ type refContext struct {
 	self       bool  // self is available (postconditions)
 	onlyVars   bool  // variable validations see variables and nothing else
 	bareModule bool  // `module.NAME` alone is allowed (depends_on)
+	afterAll   bool  // evaluated after every step, finally ones included (outputs)
 }
 
 var pathAttrs = map[string]bool{"module": true, "root": true, "cwd": true}
@@ -88,7 +89,7 @@ func checkStepRef(cfg *Config, ref *Ref, rc refContext) *hcl.Diagnostic {
 		return refErr(ref, "Reference to undeclared step",
 			fmt.Sprintf("No step named %q is declared.%s", ref.Name, suggest(ref.Name, cfg.StepOrder)))
 	}
-	if target.Finally && (rc.step == nil || !rc.step.Finally) {
+	if target.Finally && !rc.afterAll && (rc.step == nil || !rc.step.Finally) {
 		return refErr(ref, "Reference to a finally step",
 			fmt.Sprintf("finally %q runs after every other step, so only other finally steps can use it.", ref.Name))
 	}

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
@@ -117,7 +118,7 @@ func (s *Scope) DecodeBody(body hcl.Body, refs []hcl.Traversal, schema *BlockSch
 		val, ddiags := schema.Decode(body, ctx)
 		return val, append(diags, ddiags...)
 	}
-	attrs, adiags := body.JustAttributes()
+	attrs, adiags := schemalessAttributes(body)
 	diags = append(diags, adiags...)
 	vals := map[string]cty.Value{}
 	for name, a := range attrs {
@@ -126,6 +127,57 @@ func (s *Scope) DecodeBody(body hcl.Body, refs []hcl.Traversal, schema *BlockSch
 		vals[name] = v
 	}
 	return cty.ObjectVal(vals), diags
+}
+
+// StepInputs evaluates a step's inputs for its action. When the action
+// declares an input named like a step meta-argument (core.wait's timeout),
+// the meta-argument's value is given to the action as that input too.
+func (s *Scope) StepInputs(step *Step, action *ActionSchema, extra *Extra) (cty.Value, hcl.Diagnostics) {
+	var schema *BlockSchema
+	if action != nil {
+		schema = action.Inputs
+	}
+	val, diags := s.DecodeBody(step.Inputs, step.InputRefs, schema, extra)
+	if diags.HasErrors() || schema == nil || step.Timeout == nil {
+		return val, diags
+	}
+	in := schema.Attributes["timeout"]
+	if in == nil {
+		return val, diags
+	}
+	tv, tdiags := s.Eval(step.Timeout, in.Type, extra)
+	diags = append(diags, tdiags...)
+	attrs := val.AsValueMap()
+	attrs["timeout"] = tv
+	return cty.ObjectVal(attrs), diags
+}
+
+// TimeoutIsInput reports whether the step's timeout attribute is only the
+// action's own input (a number of seconds, say) rather than also the
+// duration that bounds each attempt.
+func TimeoutIsInput(action *ActionSchema) bool {
+	if action == nil || action.Inputs == nil {
+		return false
+	}
+	in := action.Inputs.Attributes["timeout"]
+	return in != nil && in.Type != cty.String
+}
+
+// schemalessAttributes reads the attributes of a body whose schema is not
+// known. JustAttributes would reject the step's hidden meta blocks (retry,
+// precondition), so native bodies are read through a schema of their own
+// attribute names, which honours what PartialContent hid.
+func schemalessAttributes(body hcl.Body) (hcl.Attributes, hcl.Diagnostics) {
+	sb, ok := body.(*hclsyntax.Body)
+	if !ok {
+		return body.JustAttributes()
+	}
+	schema := &hcl.BodySchema{}
+	for _, name := range sortedSyntaxAttrs(sb) {
+		schema.Attributes = append(schema.Attributes, hcl.AttributeSchema{Name: name})
+	}
+	content, _, diags := body.PartialContent(schema)
+	return content.Attributes, diags
 }
 
 // EvalContext builds the context for expressions holding travs; only the

@@ -48,7 +48,7 @@ func (v *validator) config(cfg *Config) hcl.Diagnostics {
 	diags = append(diags, v.locals(cfg)...)
 	for _, name := range sortedKeys(cfg.Outputs) {
 		o := cfg.Outputs[name]
-		diags = append(diags, checkRefs(cfg, o.Value.Variables(), refContext{where: "an output"})...)
+		diags = append(diags, checkRefs(cfg, o.Value.Variables(), refContext{where: "an output", afterAll: true})...)
 	}
 	for _, name := range sortedVarNames(cfg) {
 		for _, chk := range cfg.Variables[name].Validations {
@@ -150,10 +150,10 @@ func (v *validator) step(cfg *Config, scope *Scope, s *Step) hcl.Diagnostics {
 	diags = append(diags, checkRefs(cfg, s.InputRefs, rc)...)
 	if inputs != nil && v.decodeInputs {
 		extra := staticExtra(s)
-		_, ddiags := scope.DecodeBody(s.Inputs, s.InputRefs, inputs, extra)
+		_, ddiags := scope.StepInputs(s, schema, extra)
 		diags = append(diags, ddiags...)
 	}
-	diags = append(diags, v.meta(cfg, scope, s)...)
+	diags = append(diags, v.meta(cfg, scope, s, schema)...)
 	return diags
 }
 
@@ -198,7 +198,7 @@ func staticExtra(s *Step) *Extra {
 
 // meta checks the step's meta-arguments: references everywhere, types
 // where the value is already known.
-func (v *validator) meta(cfg *Config, scope *Scope, s *Step) hcl.Diagnostics {
+func (v *validator) meta(cfg *Config, scope *Scope, s *Step, action *ActionSchema) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	rc := refContext{where: "a step", step: s, each: s.ForEach != nil}
 	for _, e := range []hcl.Expression{s.When, s.Timeout, s.Confirm} {
@@ -220,7 +220,9 @@ func (v *validator) meta(cfg *Config, scope *Scope, s *Step) hcl.Diagnostics {
 	}
 	extra := staticExtra(s)
 	diags = append(diags, staticType(scope, s.When, cty.Bool, extra)...)
-	diags = append(diags, staticDuration(scope, s.Timeout, extra)...)
+	if !TimeoutIsInput(action) {
+		diags = append(diags, staticDuration(scope, s.Timeout, extra)...)
+	}
 	diags = append(diags, staticType(scope, s.Confirm, cty.String, extra)...)
 	if s.Retry != nil {
 		diags = append(diags, v.retry(cfg, scope, s, rc)...)
@@ -380,6 +382,9 @@ func cyclePath(path []string, again string) string {
 
 func (v *validator) module(cfg *Config, m *Module) hcl.Diagnostics {
 	var diags hcl.Diagnostics
+	for _, t := range m.DependsOn {
+		diags = append(diags, checkRefs(cfg, []hcl.Traversal{t}, refContext{where: "depends_on", bareModule: true})...)
+	}
 	for _, name := range sortedAttrNames(m.Inputs) {
 		a := m.Inputs[name]
 		diags = append(diags, checkRefs(cfg, a.Expr.Variables(), refContext{where: "a module input"})...)

@@ -146,12 +146,31 @@ func newResolver(g *Graph) *resolver {
 
 func (r *resolver) stepDeps(n *Node) map[int]bool {
 	deps := r.traversals(n.Config, StepTraversals(n.Step))
+	for id := range r.moduleDependsOn(n.Config) {
+		deps[id] = true
+	}
 	if p := n.Config.Providers[n.Step.ProviderKey()]; p != nil {
 		for id := range r.traversals(n.Config, p.ConfigRefs) {
 			deps[id] = true
 		}
 	}
 	return deps
+}
+
+// moduleDependsOn returns the steps that every step of module config c
+// waits for: the depends_on of its module block and of the blocks above it.
+func (r *resolver) moduleDependsOn(c *dsl.Config) map[int]bool {
+	if len(c.Path) == 0 {
+		return nil
+	}
+	return r.memoized(c, "depends_on", func() map[int]bool {
+		parent := r.parentOf(c)
+		deps := r.traversals(parent, parent.Modules[c.Path[len(c.Path)-1]].DependsOn)
+		for id := range r.moduleDependsOn(parent) {
+			deps[id] = true
+		}
+		return deps
+	})
 }
 
 // selfRef reports whether a step refers to itself (outside self.*).

@@ -149,7 +149,9 @@ func (p *Planner) planStep(g *Graph, n *Node, scope *dsl.Scope, skipped map[int]
 		ps.DependsOn = append(ps.DependsOn, g.Nodes[d].Addr)
 	}
 	var diags hcl.Diagnostics
-	ps.Timeout, diags = evalDuration(scope, s.Timeout)
+	if !dsl.TimeoutIsInput(as) {
+		ps.Timeout, diags = evalDuration(scope, s.Timeout)
+	}
 	ps.Retry, diags = appendRetry(scope, s.Retry, diags)
 	if s.Confirm != nil {
 		v, cdiags := scope.Eval(s.Confirm, cty.String, staticEach(s))
@@ -257,18 +259,14 @@ func upstreamSkip(g *Graph, n *Node, skipped map[int]string) string {
 
 // planInputs evaluates the action's inputs and renders each top-level one.
 func (p *Planner) planInputs(g *Graph, n *Node, scope *dsl.Scope, as *dsl.ActionSchema, each *dsl.Extra) ([]*PlannedValue, hcl.Diagnostics) {
-	var schema *dsl.BlockSchema
-	if as != nil {
-		schema = as.Inputs
-	}
-	val, diags := scope.DecodeBody(n.Step.Inputs, n.Step.InputRefs, schema, each)
+	val, diags := scope.StepInputs(n.Step, as, each)
 	if diags.HasErrors() || val.IsNull() || !val.Type().IsObjectType() {
 		return nil, diags
 	}
 	exprs := inputExprs(n.Step.Inputs)
 	sensitive := map[string]bool{}
-	if schema != nil {
-		for _, name := range schema.SensitivePaths() {
+	if as != nil && as.Inputs != nil {
+		for _, name := range as.Inputs.SensitivePaths() {
 			sensitive[name] = true
 		}
 	}
