@@ -165,7 +165,7 @@ func checkDuration(s string, rng hcl.Range) hcl.Diagnostics {
 		return hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Invalid duration",
-			Detail:   err.Error(),
+			Detail:   err.Error() + ".",
 			Subject:  rng.Ptr(),
 		}}
 	}

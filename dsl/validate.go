@@ -151,7 +151,7 @@ func (v *validator) step(cfg *Config, scope *Scope, s *Step) hcl.Diagnostics {
 	if inputs != nil && v.decodeInputs {
 		extra := staticExtra(s)
 		_, ddiags := scope.StepInputs(s, schema, extra)
-		diags = append(diags, ddiags...)
+		diags = append(diags, onlyTypeErrors(ddiags)...)
 	}
 	diags = append(diags, v.meta(cfg, scope, s, schema)...)
 	return diags

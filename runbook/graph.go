@@ -3,6 +3,7 @@ package runbook
 import (
 	"container/heap"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -285,13 +286,13 @@ func (g *Graph) cycles() hcl.Diagnostics {
 		if len(scc) == 1 && !contains(g.Nodes[scc[0]].Deps, scc[0]) {
 			continue
 		}
-		sort.Ints(scc)
 		var parts []string
-		for _, id := range scc {
+		for _, id := range g.aroundCycle(scc) {
 			n := g.Nodes[id]
-			parts = append(parts, fmt.Sprintf("%s (%s)", n.Addr, n.Step.NameRange))
+			r := n.Step.NameRange
+			parts = append(parts, fmt.Sprintf("%s (%s:%d:%d)", n.Addr, r.Filename, r.Start.Line, r.Start.Column))
 		}
-		first := g.Nodes[scc[0]]
+		first := g.Nodes[slices.Min(scc)]
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Dependency cycle",
@@ -301,6 +302,38 @@ func (g *Graph) cycles() hcl.Diagnostics {
 		})
 	}
 	return diags
+}
+
+// aroundCycle orders the members of a strongly connected component along
+// one cycle through its first-declared step, so that the message reads
+// "a waits for b, which waits for c, ..."; members off that cycle follow.
+func (g *Graph) aroundCycle(scc []int) []int {
+	in := map[int]bool{}
+	for _, id := range scc {
+		in[id] = true
+	}
+	start := slices.Min(scc)
+	seen := map[int]bool{}
+	var path []int
+	var dfs func(v int) bool
+	dfs = func(v int) bool {
+		path = append(path, v)
+		seen[v] = true
+		for _, d := range g.Nodes[v].Deps {
+			if d == start || (in[d] && !seen[d] && dfs(d)) {
+				return true
+			}
+		}
+		path = path[:len(path)-1]
+		return false
+	}
+	dfs(start)
+	for _, id := range scc {
+		if !slices.Contains(path, id) {
+			path = append(path, id)
+		}
+	}
+	return path
 }
 
 func contains(ids []int, id int) bool {

@@ -100,12 +100,12 @@ output "out" { value = step.inner.stdout }
 	}
 	tests := []struct{ addr, want string }{
 		{"step.a", ""},
-		{"step.b", "step.a"},                                    // through a local
-		{"step.c", "step.b"},                                    // depends_on
-		{"step.d", "step.c"},                                    // when
-		{"step.e", "module.m.step.inner"},                       // a module output, not the whole module
-		{"step.f", "module.m.step.inner,module.m.step.other"},   // depends_on a module: every step in it
-		{"module.m.step.inner", "step.a"},                       // a module input
+		{"step.b", "step.a"},              // through a local
+		{"step.c", "step.b"},              // depends_on
+		{"step.d", "step.c"},              // when
+		{"step.e", "module.m.step.inner"}, // a module output, not the whole module
+		{"step.f", "module.m.step.inner,module.m.step.other"}, // depends_on a module: every step in it
+		{"module.m.step.inner", "step.a"},                     // a module input
 		{"module.m.step.other", ""},
 		{"step.z", "step.d"},
 	}

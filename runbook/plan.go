@@ -27,6 +27,18 @@ type Plan struct {
 	RTO     time.Duration
 }
 
+// ToRun counts the steps and items that will run: not skipped, and not
+// the for_each parents whose items are listed after them.
+func (p *Plan) ToRun() int {
+	n := 0
+	for _, s := range p.Steps {
+		if s.Skip == "" && len(s.Items) == 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // PlannedStep is one step (or one for_each item) as the plan sees it.
 type PlannedStep struct {
 	Addr      string
@@ -75,9 +87,10 @@ type Planner struct {
 func (p *Planner) Plan(cfg *dsl.Config, vars map[string]cty.Value) (*Plan, *Graph, hcl.Diagnostics) {
 	diags := dsl.ValidateForPlan(cfg, p.Schemas)
 	g, gdiags := BuildGraph(cfg)
-	diags = append(diags, gdiags...)
-	if diags.HasErrors() {
-		return nil, g, diags
+	if diags.HasErrors() || gdiags.HasErrors() {
+		// Report what validate reports: the static check of step inputs
+		// that planning would otherwise have done finds more.
+		return nil, g, append(dsl.Validate(cfg, p.Schemas), gdiags...)
 	}
 	scope := dsl.NewScope(cfg, vars, func(path []string) dsl.StepValues {
 		return dsl.UnknownSteps{Config: findConfig(cfg, path), Schemas: p.Schemas}
@@ -352,7 +365,7 @@ func evalDuration(scope *dsl.Scope, e hcl.Expression) (time.Duration, hcl.Diagno
 	u, _ := v.Unmark()
 	d, err := dsl.ParseDuration(u.AsString())
 	if err != nil {
-		return 0, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid duration", Detail: err.Error(), Subject: e.Range().Ptr()})
+		return 0, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid duration", Detail: err.Error() + ".", Subject: e.Range().Ptr()})
 	}
 	return d, diags
 }
@@ -396,8 +409,10 @@ func appendRetry(scope *dsl.Scope, r *dsl.Retry, diags hcl.Diagnostics) (*Planne
 // after it since they run last.
 func criticalPath(g *Graph, plan *Plan) ([]string, time.Duration, int) {
 	weight := map[string]time.Duration{}
+	skipped := map[string]bool{}
 	for _, ps := range plan.Steps {
 		if ps.Skip != "" {
+			skipped[ps.Addr] = true
 			continue
 		}
 		w := ps.Timeout
@@ -414,6 +429,10 @@ func criticalPath(g *Graph, plan *Plan) ([]string, time.Duration, int) {
 	for _, id := range g.Order() {
 		n := g.Nodes[id]
 		prev[id] = -1
+		if skipped[n.Addr] {
+			best[id] = -1 // never on the path: it will not run
+			continue
+		}
 		for _, d := range n.Deps {
 			if n.Finally() && !g.Nodes[d].Finally() {
 				continue // finally steps start after every regular step anyway
@@ -423,6 +442,9 @@ func criticalPath(g *Graph, plan *Plan) ([]string, time.Duration, int) {
 			}
 		}
 		best[id] += weight[n.Addr]
+		if best[id] < 0 {
+			best[id] = 0
+		}
 		if n.Finally() {
 			if endFinal < 0 || best[id] > best[endFinal] {
 				endFinal = id

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/rogpeppe/go-internal/renameio"
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
@@ -228,11 +229,9 @@ func (pf *PlanFile) Write(path string) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	// renameio writes a fresh 0600 temporary file beside path, syncs it and
+	// renames it over path: never a partial or world-readable plan.
+	return renameio.WriteFile(path, append(b, '\n'))
 }
 
 // ReadPlanFile reads a plan file and refuses one from a newer format.

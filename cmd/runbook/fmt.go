@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -80,6 +81,10 @@ func (o *fmtOptions) run(s *streams, paths []string) error {
 func (o *fmtOptions) collect(path string) ([]string, error) {
 	info, err := os.Stat(path)
 	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
 		return nil, fmt.Errorf("cannot read %s: %w", path, err)
 	}
 	if !info.IsDir() {

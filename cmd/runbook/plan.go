@@ -30,7 +30,7 @@ func newPlanCommand(s *streams) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(s, pathArg(args)) },
 	}
 	addVarFlags(cmd, &o.vars)
-	cmd.Flags().StringVar(&o.out, "out", "", "save the plan to this file, for `runbook apply FILE`")
+	cmd.Flags().StringVar(&o.out, "out", "", "save the plan to this `FILE`, for runbook apply FILE")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print the plan as JSON (docs/plan-json.md)")
 	cmd.Flags().BoolVar(&o.detailedExitCode, "detailed-exitcode", false, "exit 2 when the plan has steps to run")
 	return cmd
@@ -78,7 +78,7 @@ func (o *planOptions) run(s *streams, path string) error {
 			fmt.Fprintf(s.out, "Saved the plan to %s. Run it with: runbook apply %s\n", o.out, o.out)
 		}
 	}
-	if o.detailedExitCode && len(plan.Steps) > 0 {
+	if o.detailedExitCode && plan.ToRun() > 0 {
 		return exitCode(2)
 	}
 	return nil

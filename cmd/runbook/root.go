@@ -56,9 +56,10 @@ func newSession(s *streams) *session {
 	return &session{streams: s, loader: dsl.NewLoader()}
 }
 
-// report prints diagnostics and returns exit status 1 if any is an error.
+// report prints diagnostics in source order and returns exit status 1 if
+// any is an error.
 func (s *session) report(diags hcl.Diagnostics) error {
-	ui.Diagnostics(s.err, diags, s.loader.Files())
+	ui.Diagnostics(s.err, ui.SortDiagnostics(diags), s.loader.Files())
 	if diags.HasErrors() {
 		return exitCode(1)
 	}

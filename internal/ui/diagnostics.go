@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -17,6 +18,23 @@ func Diagnostics(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File)
 	for _, d := range diags {
 		Diagnostic(w, d, files)
 	}
+}
+
+// SortDiagnostics orders diagnostics by file and position; those without a
+// source range (about flags or the environment) come first.
+func SortDiagnostics(diags hcl.Diagnostics) hcl.Diagnostics {
+	out := append(hcl.Diagnostics(nil), diags...)
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i].Subject, out[j].Subject
+		switch {
+		case a == nil || b == nil:
+			return a == nil && b != nil
+		case a.Filename != b.Filename:
+			return a.Filename < b.Filename
+		}
+		return a.Start.Byte < b.Start.Byte
+	})
+	return out
 }
 
 // Diagnostic writes one diagnostic.

@@ -15,15 +15,15 @@ func GraphDOT(w io.Writer, g *runbook.Graph) {
 	fmt.Fprintln(w, "  rankdir = \"RL\";")
 	fmt.Fprintln(w, "  node [shape = box];")
 	for _, n := range g.Nodes {
-		attrs := fmt.Sprintf("label = %q", n.Addr+"\\n"+n.Step.Action.String())
+		attrs := fmt.Sprintf(`label = "%s\n%s"`, dotEscape(n.Addr), dotEscape(n.Step.Action.String()))
 		if n.Finally() {
 			attrs += ", style = dashed"
 		}
-		fmt.Fprintf(w, "  %q [%s];\n", n.Addr, attrs)
+		fmt.Fprintf(w, "  \"%s\" [%s];\n", dotEscape(n.Addr), attrs)
 	}
 	for _, n := range g.Nodes {
 		for _, d := range n.Deps {
-			fmt.Fprintf(w, "  %q -> %q;\n", n.Addr, g.Nodes[d].Addr)
+			fmt.Fprintf(w, "  \"%s\" -> \"%s\";\n", dotEscape(n.Addr), dotEscape(g.Nodes[d].Addr))
 		}
 	}
 	fmt.Fprintln(w, "}")
@@ -45,6 +45,12 @@ func GraphMermaid(w io.Writer, g *runbook.Graph) {
 			fmt.Fprintf(w, "  n%d --> n%d\n", d, n.ID)
 		}
 	}
+}
+
+// dotEscape escapes a DOT quoted string: only quotes and backslashes are
+// special (Go's %q would also escape \n, which DOT reads as a line break).
+func dotEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s)
 }
 
 // mermaidText escapes the characters Mermaid treats specially in labels.

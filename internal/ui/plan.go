@@ -25,7 +25,7 @@ func Plan(out io.Writer, p *runbook.Plan) {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w)
 	}
-	run, skip, final := 0, 0, 0
+	skip, final := 0, 0
 	heading := ""
 	for _, s := range p.Steps {
 		if h := stepHeading(s); h != heading {
@@ -39,10 +39,8 @@ func Plan(out io.Writer, p *runbook.Plan) {
 		switch {
 		case s.Skip != "":
 			skip++
-		case s.Finally:
+		case s.Finally && len(s.Items) == 0:
 			final++
-		case len(s.Items) == 0:
-			run++
 		}
 		planStep(w, s)
 	}
@@ -59,7 +57,7 @@ func Plan(out io.Writer, p *runbook.Plan) {
 		fmt.Fprintln(w)
 	}
 	criticalPath(w, p)
-	fmt.Fprintf(w, "Plan: %d to run, %d skipped, %d finally.\n", run, skip, final)
+	fmt.Fprintf(w, "Plan: %d to run, %d skipped, %d finally.\n", p.ToRun()-final, skip, final)
 }
 
 func stepHeading(s *runbook.PlannedStep) string {
@@ -109,7 +107,7 @@ func metaLines(s *runbook.PlannedStep) []string {
 		out = append(out, "for_each "+s.ForEach)
 	}
 	if len(s.Items) > 0 {
-		out = append(out, fmt.Sprintf("for_each: %d items", len(s.Items)))
+		out = append(out, "for_each: "+plural(len(s.Items), "item"))
 	}
 	if s.Timeout > 0 {
 		out = append(out, "timeout "+s.Timeout.String())
