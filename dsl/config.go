@@ -132,6 +132,8 @@ type Step struct {
 	InputRefs []hcl.Traversal
 	DeclRange hcl.Range
 	NameRange hcl.Range
+	// SrcRange covers the whole block, header to closing brace.
+	SrcRange hcl.Range
 }
 
 // ProviderKey is the key of the provider configuration the step uses.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 // stepMetaSchema lists the meta-arguments every step has; whatever else the
@@ -46,7 +47,10 @@ func (c *Config) addStep(block *hcl.Block) hcl.Diagnostics {
 	s := &Step{
 		Name: name, Finally: block.Type == "finally", Inputs: rest,
 		InputRefs: remainTraversals(block.Body, rest, stepMetaSchema),
-		DeclRange: block.DefRange, NameRange: block.LabelRanges[0],
+		DeclRange: block.DefRange, NameRange: block.LabelRanges[0], SrcRange: block.DefRange,
+	}
+	if sb, ok := block.Body.(*hclsyntax.Body); ok {
+		s.SrcRange = hcl.RangeBetween(block.DefRange, sb.SrcRange)
 	}
 	if a := content.Attributes["action"]; a != nil {
 		ref, adiags := decodeActionRef(a.Expr)

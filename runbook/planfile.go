@@ -250,6 +250,39 @@ func ReadPlanFile(path string) (*PlanFile, error) {
 	return &pf, nil
 }
 
+// Vars returns the variable values to apply the plan with: the planned
+// values, and for sensitive ones the values given again now (they are not
+// stored), which must match the planned hashes.
+func (pf *PlanFile) Vars(given map[string]cty.Value) (map[string]cty.Value, error) {
+	out := make(map[string]cty.Value, len(pf.Variables))
+	for name, pv := range pf.Variables {
+		ty, err := ctyjson.UnmarshalType(pv.Type)
+		if err != nil {
+			return nil, fmt.Errorf("variable %q: %w", name, err)
+		}
+		if !pv.Sensitive {
+			v, err := ctyjson.Unmarshal(pv.Value, ty)
+			if err != nil {
+				return nil, fmt.Errorf("variable %q: %w", name, err)
+			}
+			out[name] = v
+			continue
+		}
+		v, ok := given[name]
+		raw, _ := v.UnmarkDeep()
+		if !ok || !raw.IsWhollyKnown() {
+			return nil, fmt.Errorf("the sensitive variable %q is not stored in plan files: give it again (-var, -var-file or %s%s)", name, dsl.EnvPrefix, name)
+		}
+		b, err := ctyjson.Marshal(raw, raw.Type())
+		salt, _ := hex.DecodeString(pv.Salt)
+		if err != nil || saltedHash(salt, b) != pv.SHA256 {
+			return nil, fmt.Errorf("the sensitive variable %q differs from the value the plan was made with", name)
+		}
+		out[name] = v
+	}
+	return out, nil
+}
+
 // ChangedFiles lists the runbook files that differ from when the plan was
 // made (changed, added or removed), sorted.
 func (pf *PlanFile) ChangedFiles(cfg *dsl.Config) ([]string, error) {
