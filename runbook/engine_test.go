@@ -44,8 +44,8 @@ func fakeSchema() *dsl.ProviderSchema {
 }
 
 func (f *fake) Schema(context.Context) (*dsl.ProviderSchema, error) { return fakeSchema(), nil }
-func (f *fake) Configure(context.Context, cty.Value) error         { return nil }
-func (f *fake) Close() error                                       { return nil }
+func (f *fake) Configure(context.Context, cty.Value) error          { return nil }
+func (f *fake) Close() error                                        { return nil }
 
 func (f *fake) record(kind string, req *provider.Request) int {
 	f.mu.Lock()

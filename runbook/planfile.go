@@ -11,7 +11,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/rogpeppe/go-internal/renameio"
+	"github.com/google/renameio/v2"
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
@@ -231,7 +231,7 @@ func (pf *PlanFile) Write(path string) error {
 	}
 	// renameio writes a fresh 0600 temporary file beside path, syncs it and
 	// renames it over path: never a partial or world-readable plan.
-	return renameio.WriteFile(path, append(b, '\n'))
+	return renameio.WriteFile(path, append(b, '\n'), 0o600, renameio.WithStaticPermissions(0o600))
 }
 
 // ReadPlanFile reads a plan file and refuses one from a newer format.

@@ -27,6 +27,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/google/renameio/v2"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -159,25 +160,10 @@ func (b *Backend) create(info *state.RunInfo, lk *wsLock) (*Journal, error) {
 	return newJournal(path, f, lk, 2, 1, b.beforeSync), nil
 }
 
-// writeAtomic writes a 0600 temporary file beside path, syncs it and
-// renames it into place, so readers see all of data or nothing. (This is
-// go-internal's renameio.WriteFile, which is deprecated.)
+// writeAtomic writes a 0600 file through a synced temporary file and a
+// rename (google/renameio), so readers see all of data or nothing.
 func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if err = errors.Join(err, f.Close()); err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	return renameio.WriteFile(path, data, 0o600, renameio.WithStaticPermissions(0o600))
 }
 
 // syncDir makes a new directory entry durable.
