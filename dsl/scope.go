@@ -3,6 +3,7 @@ package dsl
 import (
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
@@ -53,8 +54,15 @@ type Scope struct {
 
 	funcs  map[string]function.Function
 	mu     sync.Mutex
-	locals map[string]cty.Value
-	active map[string]bool
+	locals map[string]*localEntry
+}
+
+// localEntry memoizes one local; its mutex makes concurrent readers wait
+// for the one evaluating it rather than evaluate it twice.
+type localEntry struct {
+	mu    sync.Mutex
+	val   cty.Value
+	known bool
 }
 
 // NewScope prepares the scope of cfg and, recursively, of its modules.
@@ -67,7 +75,7 @@ func newScope(cfg *Config, vars map[string]cty.Value, parent *Scope, steps func(
 		Config: cfg, Vars: vars, Parent: parent, Steps: steps(cfg.Path), RootDir: root,
 		Run:      cty.UnknownVal(cty.Object(map[string]cty.Type{"id": cty.String, "status": cty.String})),
 		Children: map[string]*Scope{}, funcs: Functions(cfg.Dir),
-		locals: map[string]cty.Value{}, active: map[string]bool{},
+		locals: map[string]*localEntry{},
 	}
 	for name, m := range cfg.Modules {
 		if m.Config != nil {
@@ -83,7 +91,14 @@ func (s *Scope) Functions() map[string]function.Function { return s.funcs }
 // Eval evaluates expr and converts the result to want (cty.DynamicPseudoType
 // to keep whatever type it has).
 func (s *Scope) Eval(expr hcl.Expression, want cty.Type, extra *Extra) (cty.Value, hcl.Diagnostics) {
-	ctx, diags := s.EvalContext(expr.Variables(), extra)
+	return s.eval(expr, want, extra, nil)
+}
+
+// eval is Eval carrying the locals being evaluated on this call chain, so
+// that a cycle among locals (which validation reports) ends instead of
+// waiting on itself.
+func (s *Scope) eval(expr hcl.Expression, want cty.Type, extra *Extra, chain []string) (cty.Value, hcl.Diagnostics) {
+	ctx, diags := s.evalContext(expr.Variables(), extra, chain)
 	if diags.HasErrors() {
 		return cty.DynamicVal, diags
 	}
@@ -183,6 +198,10 @@ func schemalessAttributes(body hcl.Body) (hcl.Attributes, hcl.Diagnostics) {
 // EvalContext builds the context for expressions holding travs; only the
 // symbols they reference are computed.
 func (s *Scope) EvalContext(travs []hcl.Traversal, extra *Extra) (*hcl.EvalContext, hcl.Diagnostics) {
+	return s.evalContext(travs, extra, nil)
+}
+
+func (s *Scope) evalContext(travs []hcl.Traversal, extra *Extra, chain []string) (*hcl.EvalContext, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	groups := map[string]map[string]cty.Value{}
 	put := func(root, name string, v cty.Value) {
@@ -205,7 +224,7 @@ func (s *Scope) EvalContext(travs []hcl.Traversal, extra *Extra) (*hcl.EvalConte
 				put("var", ref.Name, v)
 			}
 		case RefLocal:
-			v, ldiags := s.localValue(ref.Name)
+			v, ldiags := s.localValue(ref.Name, chain)
 			diags = append(diags, ldiags...)
 			put("local", ref.Name, v)
 		case RefStep:
@@ -298,31 +317,29 @@ func markIf(v cty.Value, sensitive bool) cty.Value {
 
 // localValue evaluates a local once its value is wholly known and memoizes
 // it; a partly unknown value is recomputed later, when more steps are done.
-func (s *Scope) localValue(name string) (cty.Value, hcl.Diagnostics) {
+// Validation rejects cycles among locals before anything is evaluated, so
+// the per-local locks cannot wait on each other in a circle.
+func (s *Scope) localValue(name string, chain []string) (cty.Value, hcl.Diagnostics) {
 	l := s.Config.Locals[name]
-	if l == nil {
+	if l == nil || slices.Contains(chain, name) {
 		return cty.DynamicVal, nil
 	}
 	s.mu.Lock()
-	if v, ok := s.locals[name]; ok {
-		s.mu.Unlock()
-		return v, nil
+	e := s.locals[name]
+	if e == nil {
+		e = &localEntry{}
+		s.locals[name] = e
 	}
-	if s.active[name] {
-		s.mu.Unlock()
-		return cty.DynamicVal, nil // a cycle; validation reports it
-	}
-	s.active[name] = true
 	s.mu.Unlock()
-
-	v, diags := s.Eval(l.Expr, cty.DynamicPseudoType, nil)
-
-	s.mu.Lock()
-	delete(s.active, name)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.known {
+		return e.val, nil
+	}
+	v, diags := s.eval(l.Expr, cty.DynamicPseudoType, nil, append(slices.Clip(chain), name))
 	if !diags.HasErrors() && v.IsWhollyKnown() {
-		s.locals[name] = v
+		e.val, e.known = v, true
 	}
-	s.mu.Unlock()
 	return v, diags
 }
 

@@ -177,7 +177,7 @@ func (r *rawValue) value(ty cty.Type) (cty.Value, hcl.Diagnostics) {
 // resolved values.
 func (c *Config) checkVariableValidations(vals map[string]cty.Value) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	scope := &Scope{Config: c, Vars: vals, funcs: Functions(c.Dir), locals: map[string]cty.Value{}, active: map[string]bool{}}
+	scope := &Scope{Config: c, Vars: vals, funcs: Functions(c.Dir), locals: map[string]*localEntry{}}
 	for _, name := range sortedVarNames(c) {
 		for _, chk := range c.Variables[name].Validations {
 			diags = append(diags, scope.EvalCheck(chk, nil, "Invalid value for variable")...)

@@ -36,7 +36,7 @@ func (r *run) openJournal(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.journal = j
+	r.journal = withFailpoint(j)
 	if err := r.loadPrior(recs); err != nil {
 		j.Close()
 		return err
@@ -61,8 +61,12 @@ func (r *run) createJournal(ctx context.Context) error {
 		return fmt.Errorf("recording variables: %w", err)
 	}
 	r.id = info.ID
-	r.journal, err = r.e.Backend.Create(ctx, info)
-	return err
+	j, err := r.e.Backend.Create(ctx, info)
+	if err != nil {
+		return err
+	}
+	r.journal = withFailpoint(j)
+	return nil
 }
 
 // loadPrior replays a journal into per-unit state.
@@ -154,10 +158,12 @@ func stepDigest(n *Node, cache map[string][]byte) string {
 }
 
 // restore reuses what a resumed run already did for this unit. It returns
-// true when the unit needs no further work.
+// true when the unit needs no further work. Finally steps are never
+// restored: like a defer, they run at the end of every execution of the
+// run, resumed ones included. --rerun STEP runs a succeeded step again.
 func (r *run) restore(u *unit) bool {
 	p := r.prior[u.addr]
-	if p == nil || p.status != Succeeded {
+	if p == nil || p.status != Succeeded || u.nr.n.Finally() || containsAddr(r.opts.Rerun, u.addr) {
 		return false
 	}
 	out := outputsObject(p.outputs)

@@ -255,9 +255,14 @@ func outputTypeOf(as *dsl.ActionSchema) cty.Type {
 	return as.OutputType()
 }
 
-// describe names the step's provider and action in a failure.
+// describe names the step's provider and action in a failure, unless the
+// provider's message already starts with them.
 func (r *run) describe(u *unit, err error) error {
-	return fmt.Errorf("%s: %w", u.nr.n.Step.Action, err)
+	action := u.nr.n.Step.Action.String()
+	if strings.HasPrefix(err.Error(), action) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", action, err)
 }
 
 func (r *run) providerEvent(u *unit, ev provider.Event, sensitive []cty.Path) {

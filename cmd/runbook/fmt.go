@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/google/renameio/v2"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
@@ -132,31 +133,11 @@ func (o *fmtOptions) format(s *streams, name string) (int, hcl.Diagnostics, erro
 		if err != nil {
 			return 0, nil, err
 		}
-		if err := writeFileAtomic(name, out, info.Mode().Perm()); err != nil {
+		// A synced temporary file renamed over the original, keeping its
+		// mode: an interrupted fmt never leaves half a runbook behind.
+		if err := renameio.WriteFile(name, out, info.Mode().Perm()); err != nil {
 			return 0, nil, fmt.Errorf("writing %s: %w", name, err)
 		}
 	}
 	return 1, nil, nil
-}
-
-// writeFileAtomic replaces a file through a temporary file and a rename so
-// that an interrupted fmt never leaves half a runbook behind.
-func writeFileAtomic(name string, data []byte, perm fs.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
 }

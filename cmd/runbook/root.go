@@ -37,6 +37,10 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newPlanCommand(s),
 		newGraphCommand(s),
 		newFmtCommand(s),
+		newApplyCommand(s),
+		newResumeCommand(s),
+		newRunsCommand(s),
+		newOutputCommand(s),
 	)
 	return root
 }

@@ -54,3 +54,50 @@ func WriteLargeRunbook(dir string, n int) error {
 	}
 	return f.Close()
 }
+
+// Shape is the dependency structure of a generated no-op runbook.
+type Shape int
+
+// The shapes WriteNoopRunbook can write.
+const (
+	FanOutIn Shape = iota // root, then n-2 independent steps, then one step that waits for all
+	Chain                 // n steps, each waiting for the one before
+	FanOut                // n independent steps
+)
+
+// WriteNoopRunbook writes n steps of the given shape to dir/main.hcl. Each
+// step runs action (core.sleep with 0s, or core.exec of `true` when exec is
+// set), so that a run measures the engine and journal, not the work.
+func WriteNoopRunbook(dir string, shape Shape, n int, exec bool) error {
+	f, err := os.Create(filepath.Join(dir, "main.hcl"))
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	body := "  action   = core.sleep\n  duration = \"0s\"\n"
+	if exec {
+		body = "  action  = core.exec\n  command = [\"true\"]\n"
+	}
+	fmt.Fprintf(w, "runbook \"noop\" {\n  version = \"1.0.0\"\n}\n\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(w, "step \"s%d\" {\n%s", i, body)
+		switch {
+		case shape == Chain && i > 0:
+			fmt.Fprintf(w, "  depends_on = [step.s%d]\n", i-1)
+		case shape == FanOutIn && i > 0 && i < n-1:
+			fmt.Fprintf(w, "  depends_on = [step.s0]\n")
+		case shape == FanOutIn && i == n-1 && n > 1:
+			fmt.Fprintf(w, "  depends_on = [")
+			for j := 1; j < n-1; j++ {
+				fmt.Fprintf(w, "step.s%d, ", j)
+			}
+			fmt.Fprintf(w, "]\n")
+		}
+		fmt.Fprintf(w, "}\n\n")
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -88,6 +88,7 @@ func waitSchema() *dsl.ActionSchema {
 			"interval": attr(cty.String, false, "Time between polls, 5s by default."),
 			"timeout":  attr(cty.String, false, "Give up after this long."),
 			"insecure": attr(cty.Bool, false, "Skip TLS certificate verification."),
+			"ca_file":  attr(cty.String, false, "PEM file of CA certificates to trust (url only)."),
 		}},
 		Outputs: map[string]cty.Type{"attempts": cty.Number, "elapsed": cty.String},
 	}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runbook-dev/runbook/internal/ui"
+	"github.com/runbook-dev/runbook/runbook"
+)
+
+type historyOptions struct {
+	stateDir string
+	json     bool
+	run      string
+}
+
+func (o *historyOptions) flags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&o.stateDir, "state-dir", "", "the state directory (default: .runbook in the current directory)")
+	cmd.Flags().BoolVar(&o.json, "json", false, "print JSON")
+}
+
+func newRunsCommand(s *streams) *cobra.Command {
+	o := &historyOptions{}
+	cmd := &cobra.Command{Use: "runs", Short: "Show the history of runs"}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List runs, newest first",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, args []string) error { return o.list(s) },
+	}
+	show := &cobra.Command{
+		Use:   "show RUN_ID",
+		Short: "Show a run: every step, attempt and item (RUN_ID may be last)",
+		Args:  cobra.ExactArgs(1),
+		RunE:  func(cmd *cobra.Command, args []string) error { return o.show(s, args[0]) },
+	}
+	o.flags(list)
+	o.flags(show)
+	cmd.AddCommand(list, show)
+	return cmd
+}
+
+func newOutputCommand(s *streams) *cobra.Command {
+	o := &historyOptions{}
+	cmd := &cobra.Command{
+		Use:   "output [NAME]",
+		Short: "Print the outputs of a run (the last one by default)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.output(s, args)
+		},
+	}
+	o.flags(cmd)
+	cmd.Flags().StringVar(&o.run, "run", "last", "the run to read")
+	return cmd
+}
+
+func (o *historyOptions) view(id string) (*runbook.RunView, error) {
+	b, sealer, err := openState(o.stateDir, ".")
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	if id, err = resolveRunID(b, id); err != nil {
+		return nil, err
+	}
+	recs, err := b.Read(context.Background(), id)
+	if err != nil {
+		return nil, err
+	}
+	return runbook.ViewRun(recs, sealer), nil
+}
+
+func (o *historyOptions) list(s *streams) error {
+	b, _, err := openState(o.stateDir, ".")
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	runs, err := b.List(context.Background())
+	if err != nil {
+		return err
+	}
+	if o.json {
+		return writeJSON(s, ui.RunsJSON(runs))
+	}
+	ui.Runs(s.out, runs)
+	return nil
+}
+
+func (o *historyOptions) show(s *streams, id string) error {
+	v, err := o.view(id)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		return writeJSON(s, ui.RunJSON(v))
+	}
+	ui.Run(s.out, v)
+	return nil
+}
+
+func (o *historyOptions) output(s *streams, args []string) error {
+	v, err := o.view(o.run)
+	if err != nil {
+		return err
+	}
+	if len(args) == 1 {
+		val, ok := v.Outputs[args[0]]
+		if !ok {
+			return fmt.Errorf("run %s has no output named %q", v.Info.ID, args[0])
+		}
+		fmt.Fprintln(s.out, ui.OutputValue(val))
+		return nil
+	}
+	if o.json {
+		return writeJSON(s, ui.OutputsJSON(v.Outputs))
+	}
+	ui.Outputs(s.out, ui.OutputList(v.Outputs))
+	return nil
+}
+
+func writeJSON(s *streams, v any) error {
+	enc := json.NewEncoder(s.out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

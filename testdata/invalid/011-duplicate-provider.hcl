@@ -1,0 +1,4 @@
+# ERROR: Duplicate provider configuration @ 4:1
+provider "core" {}
+
+provider "core" {}

@@ -1,0 +1,4 @@
+# ERROR: Missing required argument @ 2:15
+step "backup" {
+  command = ["backup"]
+}

@@ -1,0 +1,5 @@
+# ERROR: Unknown action @ 3:13
+step "backup" {
+  action  = core.exex
+  command = ["backup"]
+}

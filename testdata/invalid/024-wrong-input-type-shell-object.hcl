@@ -1,0 +1,6 @@
+# ERROR: Incorrect attribute value type @ 5:13
+step "backup" {
+  action  = core.exec
+  command = ["backup"]
+  shell   = { enabled = true }
+}

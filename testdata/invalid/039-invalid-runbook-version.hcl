@@ -1,0 +1,4 @@
+# ERROR: Invalid runbook version @ 3:13
+runbook "manager-recovery" {
+  version = "one.two"
+}

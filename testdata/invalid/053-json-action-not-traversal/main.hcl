@@ -1,0 +1,2 @@
+# ERROR: Invalid action @ steps.hcl.json:4:17
+runbook "r" { version = "1.0.0" }

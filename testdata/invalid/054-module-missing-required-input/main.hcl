@@ -1,0 +1,4 @@
+# ERROR: Missing module input @ 2:1
+module "restore" {
+  source = "./modules/restore"
+}

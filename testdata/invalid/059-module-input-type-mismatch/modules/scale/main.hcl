@@ -1,0 +1,6 @@
+variable "replicas" { type = number }
+
+step "scale" {
+  action  = core.exec
+  command = ["scale", tostring(var.replicas)]
+}

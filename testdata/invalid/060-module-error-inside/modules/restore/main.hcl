@@ -1,0 +1,8 @@
+step "restore" {
+  action  = core.exec
+  command = ["restore"]
+}
+
+output "snapshot" {
+  value = var.snapshot_id
+}

@@ -1,0 +1,4 @@
+# ERROR: Unknown reference @ 3:11
+output "backup" {
+  value = foo.bar
+}

@@ -1,0 +1,4 @@
+# ERROR: Missing required argument @ 2:13
+output "ip" {
+  description = "The manager's IP"
+}

@@ -1,0 +1,9 @@
+# ERROR: Invalid duration @ 7:16
+step "restart" {
+  action  = core.exec
+  command = ["restart"]
+  retry {
+    attempts = 3
+    delay    = "soon"
+  }
+}

@@ -1,0 +1,6 @@
+variable "snapshot_id" { type = string }
+
+step "restore" {
+  action  = core.exec
+  command = ["restore", var.snapshot_id]
+}

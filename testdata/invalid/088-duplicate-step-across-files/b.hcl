@@ -1,0 +1,5 @@
+# ERROR: Duplicate step @ 2:6
+step "backup" {
+  action  = core.exec
+  command = ["backup", "--again"]
+}
