@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/user"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -114,8 +115,12 @@ func runInfo(cfg *dsl.Config, opts ApplyOptions) (*state.RunInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	dir, err := filepath.Abs(cfg.Dir) // resume may run from another directory
+	if err != nil {
+		return nil, err
+	}
 	info := &state.RunInfo{
-		ID: NewRunID(), Dir: cfg.Dir, Files: files, DryRun: opts.DryRun, Targets: opts.Targets,
+		ID: NewRunID(), Dir: dir, Files: files, DryRun: opts.DryRun, Targets: opts.Targets,
 		Parallelism: opts.Parallelism, JournalVersion: state.FormatVersion,
 	}
 	if cfg.Runbook != nil {

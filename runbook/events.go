@@ -86,6 +86,8 @@ type Event struct {
 	RunStatus RunStatus
 	Duration  time.Duration
 	DryRun    bool
+	// Syncs is how many times the journal was synced, on EventRunEnded.
+	Syncs int64
 }
 
 // Observer receives every event of a run. Implementations must be safe for

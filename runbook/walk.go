@@ -436,7 +436,7 @@ func (r *run) finish() (*Result, error) {
 		return nil, fmt.Errorf("%w: %v", errJournal, err)
 	}
 	res.Syncs = r.journal.Syncs()
-	r.emit(Event{Type: EventRunEnded, RunStatus: status, Duration: r.e.Clock.Since(r.started)})
+	r.emit(Event{Type: EventRunEnded, RunStatus: status, Duration: r.e.Clock.Since(r.started), Syncs: res.Syncs})
 	return res, nil
 }
 

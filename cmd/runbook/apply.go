@@ -47,7 +47,7 @@ func newApplyCommand(s *streams) *cobra.Command {
 			"Finally steps run at the end, also after a failure or Ctrl-C. With a plan file from " +
 			"`runbook plan -out`, it runs exactly that plan and refuses if a runbook file changed.",
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return o.run(s, pathArg(args)) },
+		RunE: func(cmd *cobra.Command, args []string) error { return o.run(s, args) },
 	}
 	o.flags(cmd)
 	return cmd
@@ -58,10 +58,13 @@ func newResumeCommand(s *streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "resume RUN_ID [PATH]",
 		Short: "Continue a crashed, failed or cancelled run (apply --resume)",
-		Args:  cobra.RangeArgs(1, 2),
+		Long: "Resume continues a run from its journal: succeeded steps keep their outputs and are not run again. " +
+			"Without PATH the runbook is read from where the run started, so a run can be resumed from any " +
+			"directory that sees the same state (--state-dir).",
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.resume = args[0]
-			return o.run(s, pathArg(args[1:]))
+			return o.run(s, args[1:])
 		},
 	}
 	o.flags(cmd)
@@ -84,8 +87,12 @@ func (o *applyOptions) flags(cmd *cobra.Command) {
 	}
 }
 
-func (o *applyOptions) run(s *streams, path string) error {
+func (o *applyOptions) run(s *streams, args []string) error {
 	ss := newSession(s)
+	path, err := o.runbookPath(args)
+	if err != nil {
+		return err
+	}
 	cfg, vars, err := o.load(ss, path)
 	if err != nil {
 		return err
@@ -124,6 +131,35 @@ func (o *applyOptions) run(s *streams, path string) error {
 		return exitCode(1)
 	}
 	return nil
+}
+
+// runbookPath is the PATH argument, or for a resume without one, the
+// directory the run started from (read from its journal).
+func (o *applyOptions) runbookPath(args []string) (string, error) {
+	if len(args) > 0 || o.resume == "" {
+		return pathArg(args), nil
+	}
+	if o.stateDir == "" {
+		o.stateDir = ".runbook"
+	}
+	b, _, err := openState(o.stateDir, ".")
+	if err != nil {
+		return "", err
+	}
+	defer b.Close()
+	id, err := resolveRunID(b, o.resume)
+	if err != nil {
+		return "", err
+	}
+	recs, err := b.Read(context.Background(), id)
+	if err != nil {
+		return "", err
+	}
+	if len(recs) == 0 || recs[0].Run == nil || recs[0].Run.Dir == "" {
+		return "", fmt.Errorf("run %s does not record where its runbook is; give the PATH", id)
+	}
+	o.resume = id
+	return recs[0].Run.Dir, nil
 }
 
 // load reads the runbook and its variables, or a plan file and the

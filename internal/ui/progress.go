@@ -59,7 +59,7 @@ func (v *LogView) Event(e runbook.Event) {
 	case runbook.EventStepFinished:
 		v.stepFinished(e)
 	case runbook.EventRunEnded:
-		v.log.Info(fmt.Sprintf("Run %s %s in %s", e.RunID, e.RunStatus, e.Duration.Round(time.Millisecond)))
+		v.log.Info(fmt.Sprintf("Run %s %s in %s", e.RunID, e.RunStatus, e.Duration.Round(time.Millisecond)), "journal_syncs", e.Syncs)
 	}
 }
 
@@ -157,6 +157,7 @@ type jsonEvent struct {
 	RunStatus  string         `json:"run_status,omitempty"`
 	DurationMS int64          `json:"duration_ms,omitempty"`
 	DryRun     bool           `json:"dry_run,omitempty"`
+	Syncs      int64          `json:"syncs,omitempty"`
 }
 
 type jsonProgress struct {
@@ -172,6 +173,7 @@ func (v *JSONView) Event(e runbook.Event) {
 		Schema: EventSchemaVersion, Time: e.Time.UTC().Format(time.RFC3339Nano), Type: string(e.Type),
 		RunID: e.RunID, Step: e.Step, Action: e.Action, Attempt: e.Attempt, Attempts: e.Attempts,
 		Message: e.Message, RunStatus: string(e.RunStatus), DurationMS: e.Duration.Milliseconds(), DryRun: e.DryRun,
+		Syncs: e.Syncs,
 	}
 	if e.Type == runbook.EventStepFinished {
 		je.Status = e.Status.String()
