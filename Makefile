@@ -34,10 +34,16 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-# Until the engine lands, the demo validates and plans every shipped example,
-# with its drill.vars.hcl when it has one (the simulators' admin password).
+# The demo applies the local examples for real (state in each runbook's
+# .runbook/), shows the history, then validates and plans the examples whose
+# providers are not built yet, with their drill.vars.hcl.
+APPLIED := runbooks/examples/hello runbooks/examples/local-backup
 demo: build
-	@for d in $(EXAMPLES); do \
+	@for d in $(APPLIED); do \
+		echo "==> runbook apply --auto-approve $$d"; $(BIN)/runbook apply --auto-approve $$d || exit 1; \
+		echo "==> runbook runs show last --state-dir $$d/.runbook"; $(BIN)/runbook runs show last --state-dir $$d/.runbook || exit 1; \
+	done
+	@for d in $(filter-out $(addsuffix /,$(APPLIED)),$(EXAMPLES)); do \
 		vars=""; [ -f $$d/drill.vars.hcl ] && vars="-var-file $$d/drill.vars.hcl"; \
 		echo "==> runbook validate $$d"; $(BIN)/runbook validate $$d || exit 1; \
 		echo "==> runbook plan $$vars $$d"; \

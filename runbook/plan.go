@@ -423,33 +423,40 @@ func criticalPath(g *Graph, plan *Plan) ([]string, time.Duration, int) {
 			weight[baseAddr(ps.Addr)] = w
 		}
 	}
-	best := make([]time.Duration, len(g.Nodes))
+	// A chain's length is its estimate, then its number of steps: among
+	// equally timed chains the longer one is the critical path.
+	type length struct {
+		d time.Duration
+		n int
+	}
+	longer := func(a, b length) bool { return a.d > b.d || (a.d == b.d && a.n > b.n) }
+	best := make([]length, len(g.Nodes))
 	prev := make([]int, len(g.Nodes))
 	end, endFinal := -1, -1
 	for _, id := range g.Order() {
 		n := g.Nodes[id]
 		prev[id] = -1
 		if skipped[n.Addr] {
-			best[id] = -1 // never on the path: it will not run
-			continue
+			continue // it will not run, and neither will what depends on it
 		}
 		for _, d := range n.Deps {
 			if n.Finally() && !g.Nodes[d].Finally() {
 				continue // finally steps start after every regular step anyway
 			}
-			if best[d] > best[id] || (prev[id] == -1 && best[d] == best[id]) {
-				best[id], prev[id] = best[d], d
+			if prev[id] == -1 || longer(best[d], best[prev[id]]) {
+				prev[id] = d
 			}
 		}
-		best[id] += weight[n.Addr]
-		if best[id] < 0 {
-			best[id] = 0
+		if prev[id] >= 0 {
+			best[id] = best[prev[id]]
 		}
+		best[id].d += weight[n.Addr]
+		best[id].n++
 		if n.Finally() {
-			if endFinal < 0 || best[id] > best[endFinal] {
+			if endFinal < 0 || longer(best[id], best[endFinal]) {
 				endFinal = id
 			}
-		} else if end < 0 || best[id] > best[end] {
+		} else if end < 0 || longer(best[id], best[end]) {
 			end = id
 		}
 	}

@@ -205,6 +205,6 @@ func Outputs(w io.Writer, outs []*runbook.PlannedValue) {
 	fmt.Fprintln(w, "\nOutputs:")
 	fmt.Fprintln(w)
 	for _, o := range outs {
-		fmt.Fprintf(w, "  %-*s = %s\n", width, o.Name, o.Display)
+		fmt.Fprintf(w, "  %-*s = %s\n", width, o.Name, indentRest(o.Display, width+5))
 	}
 }

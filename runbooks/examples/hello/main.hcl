@@ -1,21 +1,19 @@
 runbook "hello" {
   version = "1.0.0"
+  rto     = "5m"
 }
 
 variable "workdir" {
-  type    = string
-  default = "./.runbook/work"
-  validation {
-    condition     = trimspace(var.workdir) != ""
-    error_message = "workdir must not be empty."
-  }
+  type        = string
+  default     = ".runbook/work"
+  description = "Where the copy goes, relative to this runbook."
 }
 
-locals { copy = "${var.workdir}/hello.hcl" }
+locals { copy = abspath("${path.module}/${var.workdir}/hello.hcl") }
 
 step "prepare" {
   action  = core.exec
-  command = ["mkdir", "-p", var.workdir]
+  command = ["mkdir", "-p", dirname(local.copy)]
   timeout = "10s"
   retry { attempts = 3 }
 }
@@ -25,12 +23,6 @@ step "copy" {
   source      = "${path.module}/main.hcl"
   destination = local.copy
   depends_on  = [step.prepare]
-}
-
-step "pause" {
-  action     = core.sleep
-  duration   = "1s"
-  depends_on = [step.copy]
 }
 
 finally "goodbye" {
