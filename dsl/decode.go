@@ -2,6 +2,7 @@ package dsl
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/go-version"
 	"github.com/hashicorp/hcl/v2"
@@ -89,11 +90,19 @@ func hclIdentifier(s string) bool {
 	return true
 }
 
+// article prefixes a noun with "A" or "An".
+func article(noun string) string {
+	if strings.ContainsRune("aeiou", rune(noun[0])) {
+		return "An " + noun
+	}
+	return "A " + noun
+}
+
 func duplicate(kind, name string, prev, this hcl.Range) *hcl.Diagnostic {
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  fmt.Sprintf("Duplicate %s", kind),
-		Detail:   fmt.Sprintf("A %s named %q was already declared at %s. Names must be unique.", kind, name, prev),
+		Detail:   fmt.Sprintf("%s named %q was already declared at %s. Names must be unique.", article(kind), name, prev),
 		Subject:  this.Ptr(),
 	}
 }
@@ -112,9 +121,12 @@ func (c *Config) addRunbook(block *hcl.Block) hcl.Diagnostics {
 	diags = append(diags, literalString(content.Attributes["version"], &rb.Version)...)
 	diags = append(diags, literalString(content.Attributes["description"], &rb.Description)...)
 	if a := content.Attributes["rto"]; a != nil {
-		diags = append(diags, literalString(a, &rb.RTO)...)
+		rdiags := literalString(a, &rb.RTO)
+		diags = append(diags, rdiags...)
 		rb.RTORange = a.Expr.Range()
-		diags = append(diags, checkDuration(rb.RTO, a.Expr.Range())...)
+		if !rdiags.HasErrors() {
+			diags = append(diags, checkDuration(rb.RTO, a.Expr.Range())...)
+		}
 	}
 	if rb.Version != "" {
 		if _, err := version.NewVersion(rb.Version); err != nil {
@@ -359,12 +371,18 @@ func literalString(a *hcl.Attribute, dst *string) hcl.Diagnostics {
 	if a == nil {
 		return nil
 	}
+	if _, diags := a.Expr.Value(nil); diags.HasErrors() {
+		return diags
+	}
 	return gohcl.DecodeExpression(a.Expr, nil, dst)
 }
 
 func literalBool(a *hcl.Attribute, dst *bool) hcl.Diagnostics {
 	if a == nil {
 		return nil
+	}
+	if _, diags := a.Expr.Value(nil); diags.HasErrors() {
+		return diags
 	}
 	return gohcl.DecodeExpression(a.Expr, nil, dst)
 }

@@ -55,11 +55,12 @@ func Functions(baseDir string) map[string]function.Function {
 		"sha1": crypto.Sha1Func, "sha256": crypto.Sha256Func, "sha512": crypto.Sha512Func, "md5": crypto.Md5Func,
 		"base64encode": encoding.Base64EncodeFunc, "base64decode": encoding.Base64DecodeFunc,
 		"urlencode": encoding.URLEncodeFunc, "uuid": uuid.V4Func,
-		"file": filesystem.MakeFileFunc(baseDir, false), "filebase64": filesystem.MakeFileFunc(baseDir, true),
+		"file":       boundedFile(baseDir, filesystem.MakeFileFunc(baseDir, false)),
+		"filebase64": boundedFile(baseDir, filesystem.MakeFileFunc(baseDir, true)),
 		"fileexists": filesystem.MakeFileExistsFunc(baseDir), "basename": filesystem.BasenameFunc,
 		"dirname": filesystem.DirnameFunc, "abspath": filesystem.AbsPathFunc,
 		"timestamp": timestampFunc, "fileset": filesystem.MakeFileSetFunc(baseDir),
-		"yamldecode": yaml.YAMLDecodeFunc, "yamlencode": yaml.YAMLEncodeFunc,
+		"yamldecode": boundedYAMLDecode, "yamlencode": yaml.YAMLEncodeFunc,
 		"cidrhost": cidr.HostFunc, "cidrnetmask": cidr.NetmaskFunc,
 		"cidrsubnet": cidr.SubnetFunc, "cidrsubnets": cidr.SubnetsFunc,
 	}
@@ -99,6 +100,9 @@ func renderTemplateFile(baseDir, path string, vars cty.Value, fns map[string]fun
 	src, diags := ReadSource(path)
 	if diags.HasErrors() {
 		return cty.NilVal, fmt.Errorf("%s", diags[0].Detail)
+	}
+	if d := CheckNesting(src, path); d != nil {
+		return cty.NilVal, fmt.Errorf("%s: %s", path, d.Detail)
 	}
 	expr, diags := hclsyntax.ParseTemplate(src, path, hcl.InitialPos)
 	if diags.HasErrors() {

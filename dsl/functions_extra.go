@@ -1,7 +1,13 @@
 package dsl
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+
+	ctyyaml "github.com/zclconf/go-cty-yaml"
+	yamlv3 "gopkg.in/yaml.v3"
 
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
@@ -22,6 +28,9 @@ var lengthFunc = function.New(&function.Spec{
 	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 		if args[0].Type() == cty.String {
 			return stdlib.Strlen(args[0])
+		}
+		if ty := args[0].Type(); ty.IsObjectType() {
+			return cty.NumberIntVal(int64(len(ty.AttributeTypes()))), nil
 		}
 		return stdlib.Length(args[0])
 	},
@@ -142,3 +151,49 @@ func addTerraformFunctions(fns map[string]function.Function) {
 	fns["sensitive"] = sensitiveFunc
 	fns["nonsensitive"] = nonsensitiveFunc
 }
+
+// boundedFile wraps file() and filebase64(): they read whole files into
+// memory, so a device (file("/dev/zero")) or a huge file would hang or
+// exhaust a validate. Only regular files up to MaxFileSize are read.
+func boundedFile(baseDir string, read function.Function) function.Function {
+	return function.New(&function.Spec{
+		Params: []function.Parameter{{Name: "path", Type: cty.String}},
+		Type:   function.StaticReturnType(cty.String),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			path := args[0].AsString()
+			full := path
+			if !filepath.IsAbs(full) {
+				full = filepath.Join(baseDir, full)
+			}
+			if info, err := os.Stat(full); err == nil {
+				switch {
+				case !info.Mode().IsRegular():
+					return cty.NilVal, fmt.Errorf("%s is not a regular file", path)
+				case info.Size() > MaxFileSize:
+					return cty.NilVal, fmt.Errorf("%s is larger than %d bytes", path, MaxFileSize)
+				}
+			}
+			return read.Call(args)
+		},
+	})
+}
+
+// boundedYAMLDecode parses with yaml.v3 first, which refuses documents
+// that expand aliases excessively (a "billion laughs" would otherwise
+// exhaust memory in go-cty-yaml), then decodes with go-cty-yaml.
+var boundedYAMLDecode = function.New(&function.Spec{
+	Params: []function.Parameter{{Name: "src", Type: cty.String}},
+	Type: func(args []cty.Value) (cty.Type, error) {
+		if !args[0].IsKnown() {
+			return cty.DynamicPseudoType, nil
+		}
+		var node yamlv3.Node
+		if err := yamlv3.Unmarshal([]byte(args[0].AsString()), &node); err != nil {
+			return cty.NilType, function.NewArgErrorf(0, "%s", err)
+		}
+		return ctyyaml.YAMLDecodeFunc.ReturnType([]cty.Type{cty.String})
+	},
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		return ctyyaml.YAMLDecodeFunc.Call(args)
+	},
+})

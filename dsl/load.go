@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -36,10 +37,10 @@ func (l *Loader) Files() map[string]*hcl.File { return l.parser.Files() }
 // Load reads a runbook from a directory of *.hcl and *.hcl.json files, or
 // from one file, and loads the modules it calls.
 func (l *Loader) Load(path string) (*Config, hcl.Diagnostics) {
-	return l.load(path, nil, hcl.Range{})
+	return l.load(path, nil, hcl.Range{}, nil)
 }
 
-func (l *Loader) load(path string, modPath []string, callRange hcl.Range) (*Config, hcl.Diagnostics) {
+func (l *Loader) load(path string, modPath []string, callRange hcl.Range, ancestors []string) (*Config, hcl.Diagnostics) {
 	files, dir, diags := runbookFiles(path, callRange)
 	if diags.HasErrors() {
 		return nil, diags
@@ -48,7 +49,7 @@ func (l *Loader) load(path string, modPath []string, callRange hcl.Range) (*Conf
 	for _, name := range files {
 		f, fdiags := l.parseFile(name)
 		diags = append(diags, fdiags...)
-		if f == nil {
+		if f == nil || (fdiags.HasErrors() && strings.HasSuffix(name, ".json")) {
 			continue
 		}
 		cfg.Files = append(cfg.Files, name)
@@ -62,11 +63,11 @@ func (l *Loader) load(path string, modPath []string, callRange hcl.Range) (*Conf
 			Subject:  &hcl.Range{Filename: cfg.Files[0], Start: hcl.InitialPos, End: hcl.InitialPos},
 		})
 	}
-	diags = append(diags, l.loadModules(cfg)...)
+	diags = append(diags, l.loadModules(cfg, append(ancestors, absDir(dir)))...)
 	return cfg, diags
 }
 
-func (l *Loader) loadModules(cfg *Config) hcl.Diagnostics {
+func (l *Loader) loadModules(cfg *Config, ancestors []string) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, name := range cfg.ModuleOrder {
 		m := cfg.Modules[name]
@@ -91,11 +92,31 @@ func (l *Loader) loadModules(cfg *Config) hcl.Diagnostics {
 			})
 			continue
 		}
-		child, cdiags := l.load(filepath.Join(cfg.Dir, m.Source), append(append([]string(nil), cfg.Path...), name), m.SourceRange)
+		childDir := filepath.Join(cfg.Dir, m.Source)
+		if slices.Contains(ancestors, absDir(childDir)) {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Module calls itself",
+				Detail:   fmt.Sprintf("Module %q sources %s, which is this module or one that calls it.", name, m.Source),
+				Subject:  m.SourceRange.Ptr(),
+			})
+			continue
+		}
+		child, cdiags := l.load(childDir, append(append([]string(nil), cfg.Path...), name), m.SourceRange, ancestors)
 		diags = append(diags, cdiags...)
 		m.Config = child
 	}
 	return diags
+}
+
+func absDir(dir string) string {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
+	return dir
 }
 
 func isLocalSource(s string) bool {
@@ -159,6 +180,9 @@ func (l *Loader) parseFile(name string) (*hcl.File, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	if d := CheckNesting(src, name); d != nil {
+		return nil, hcl.Diagnostics{d}
+	}
 	if strings.HasSuffix(name, ".json") {
 		return l.parser.ParseJSON(src, name)
 	}
@@ -172,18 +196,60 @@ func ReadSource(name string) ([]byte, hcl.Diagnostics) {
 		return nil, hcl.Diagnostics{pathDiag("Cannot read file", name, err, hcl.Range{})}
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > MaxFileSize {
+		return nil, hcl.Diagnostics{tooLarge(name)}
+	}
 	buf, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
 		return nil, hcl.Diagnostics{pathDiag("Cannot read file", name, err, hcl.Range{})}
 	}
 	if len(buf) > MaxFileSize {
-		return nil, hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "File too large",
-			Detail:   fmt.Sprintf("%s is larger than %d bytes, the limit for runbook and variable files.", name, MaxFileSize),
-		}}
+		return nil, hcl.Diagnostics{tooLarge(name)}
 	}
 	return buf, nil
+}
+
+func tooLarge(name string) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "File too large",
+		Detail:   fmt.Sprintf("%s is larger than %d bytes, the limit for runbook and variable files.", name, MaxFileSize),
+	}
+}
+
+// MaxNesting bounds how deeply brackets, braces and parentheses nest. The
+// HCL parsers recurse once per level with no limit of their own, and a Go
+// stack overflow kills the process.
+const MaxNesting = 1000
+
+// CheckNesting reports source whose brackets nest deeper than MaxNesting.
+// It over-approximates (brackets inside strings count too), which only
+// matters for sources no person writes.
+func CheckNesting(src []byte, filename string) *hcl.Diagnostic {
+	depth, line, col := 0, 1, 1
+	for _, c := range src {
+		switch c {
+		case '(', '[', '{':
+			depth++
+			if depth > MaxNesting {
+				pos := hcl.Pos{Line: line, Column: col}
+				return &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Expression nested too deeply",
+					Detail:   fmt.Sprintf("Brackets, braces and parentheses nest more than %d levels here.", MaxNesting),
+					Subject:  &hcl.Range{Filename: filename, Start: pos, End: pos},
+				}
+			}
+		case ')', ']', '}':
+			if depth > 0 {
+				depth--
+			}
+		case '\n':
+			line, col = line+1, 0
+		}
+		col++
+	}
+	return nil
 }
 
 func pathDiag(summary, path string, err error, subject hcl.Range) *hcl.Diagnostic {

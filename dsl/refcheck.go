@@ -17,6 +17,8 @@ type refContext struct {
 	onlyVars   bool  // variable validations see variables and nothing else
 	bareModule bool  // `module.NAME` alone is allowed (depends_on)
 	afterAll   bool  // evaluated after every step, finally ones included (outputs)
+	// schemas, when set, lets step output names be checked.
+	schemas SchemaSource
 }
 
 var pathAttrs = map[string]bool{"module": true, "root": true, "cwd": true}
@@ -34,6 +36,10 @@ func checkRefs(cfg *Config, travs []hcl.Traversal, rc refContext) hcl.Diagnostic
 		}
 		if d := checkRef(cfg, ref, rc); d != nil {
 			diags = append(diags, d)
+		} else if ref.Kind == RefStep && rc.schemas != nil {
+			if d := checkStepOutput(cfg, t, rc.schemas); d != nil {
+				diags = append(diags, d)
+			}
 		}
 	}
 	return diags
@@ -113,6 +119,48 @@ func checkModuleRef(cfg *Config, ref *Ref, rc refContext) *hcl.Diagnostic {
 			fmt.Sprintf("Module %q has no output named %q.%s", ref.Name, ref.Output, suggest(ref.Output, sortedKeys(m.Config.Outputs))))
 	}
 	return nil
+}
+
+// checkStepOutput reports step.NAME.OUT (or step.NAME["key"].OUT for a
+// for_each step) when the action's schema has no output OUT.
+func checkStepOutput(cfg *Config, t hcl.Traversal, schemas SchemaSource) *hcl.Diagnostic {
+	name, _ := attrName(t, 1)
+	s := cfg.Steps[name]
+	if s == nil {
+		return nil
+	}
+	ty := StepOutputType(s, schemas)
+	if !ty.IsObjectType() {
+		return nil
+	}
+	i := 2
+	if s.ForEach != nil {
+		if len(t) <= 2 {
+			return nil
+		}
+		if _, ok := t[2].(hcl.TraverseIndex); !ok {
+			return nil
+		}
+		i = 3
+	}
+	if len(t) <= i {
+		return nil
+	}
+	a, ok := t[i].(hcl.TraverseAttr)
+	if !ok || ty.HasAttribute(a.Name) {
+		return nil
+	}
+	outs := make([]string, 0)
+	for n := range ty.AttributeTypes() {
+		outs = append(outs, n)
+	}
+	sort.Strings(outs)
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Unsupported attribute",
+		Detail:   fmt.Sprintf("Step %q (%s) has no output named %q.%s", name, s.Action, a.Name, suggest(a.Name, outs)),
+		Subject:  a.SrcRange.Ptr(),
+	}
 }
 
 func refErr(ref *Ref, summary, detail string) *hcl.Diagnostic {

@@ -150,7 +150,12 @@ func decodeDependsOn(a *hcl.Attribute) ([]hcl.Traversal, hcl.Diagnostics) {
 
 func (s *Step) decodeRetry(block *hcl.Block) hcl.Diagnostics {
 	if s.Retry != nil {
-		return hcl.Diagnostics{duplicate("retry block", s.Name, s.Retry.DeclRange, block.DefRange)}
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Duplicate retry block",
+			Detail:   fmt.Sprintf("Step %q already has a retry block at %s; a step has at most one.", s.Name, s.Retry.DeclRange),
+			Subject:  block.DefRange.Ptr(),
+		}}
 	}
 	content, diags := block.Body.Content(retrySchema)
 	s.Retry = &Retry{

@@ -7,6 +7,7 @@ import (
 	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 )
 
 // BuiltinProviders are always available without a provider block.
@@ -48,16 +49,16 @@ func (v *validator) config(cfg *Config) hcl.Diagnostics {
 	diags = append(diags, v.locals(cfg)...)
 	for _, name := range sortedKeys(cfg.Outputs) {
 		o := cfg.Outputs[name]
-		diags = append(diags, checkRefs(cfg, o.Value.Variables(), refContext{where: "an output", afterAll: true})...)
+		diags = append(diags, v.checkRefs(cfg, o.Value.Variables(), refContext{where: "an output", afterAll: true})...)
 	}
 	for _, name := range sortedVarNames(cfg) {
 		for _, chk := range cfg.Variables[name].Validations {
 			travs := append(ExprTraversals(chk.Condition), ExprTraversals(chk.ErrorMessage)...)
-			diags = append(diags, checkRefs(cfg, travs, refContext{where: "a variable validation", onlyVars: true})...)
+			diags = append(diags, v.checkRefs(cfg, travs, refContext{where: "a variable validation", onlyVars: true})...)
 		}
 	}
 	for _, name := range cfg.ModuleOrder {
-		diags = append(diags, v.module(cfg, cfg.Modules[name])...)
+		diags = append(diags, v.module(cfg, scope, cfg.Modules[name])...)
 	}
 	return diags
 }
@@ -65,7 +66,7 @@ func (v *validator) config(cfg *Config) hcl.Diagnostics {
 func (v *validator) provider(cfg *Config, scope *Scope, p *Provider) hcl.Diagnostics {
 	diags := v.checkProviderName(cfg, p.Name, p.DeclRange)
 	schema := v.providerSchema(p.Name)
-	diags = append(diags, checkRefs(cfg, p.ConfigRefs, refContext{where: "a provider configuration"})...)
+	diags = append(diags, v.checkRefs(cfg, p.ConfigRefs, refContext{where: "a provider configuration"})...)
 	if schema != nil && schema.Config != nil && !diags.HasErrors() {
 		_, ddiags := scope.DecodeBody(p.Config, p.ConfigRefs, schema.Config, nil)
 		diags = append(diags, ddiags...)
@@ -147,7 +148,7 @@ func (v *validator) step(cfg *Config, scope *Scope, s *Step) hcl.Diagnostics {
 		inputs = schema.Inputs
 	}
 	rc := refContext{where: "a step", step: s, each: s.ForEach != nil}
-	diags = append(diags, checkRefs(cfg, s.InputRefs, rc)...)
+	diags = append(diags, v.checkRefs(cfg, s.InputRefs, rc)...)
 	if inputs != nil && v.decodeInputs {
 		extra := staticExtra(s)
 		_, ddiags := scope.StepInputs(s, schema, extra)
@@ -202,13 +203,13 @@ func (v *validator) meta(cfg *Config, scope *Scope, s *Step, action *ActionSchem
 	var diags hcl.Diagnostics
 	rc := refContext{where: "a step", step: s, each: s.ForEach != nil}
 	for _, e := range []hcl.Expression{s.When, s.Timeout, s.Confirm} {
-		diags = append(diags, checkRefs(cfg, ExprTraversals(e), rc)...)
+		diags = append(diags, v.checkRefs(cfg, ExprTraversals(e), rc)...)
 	}
 	if s.ForEach != nil {
 		feRC := rc
 		feRC.each = false
 		travs := s.ForEach.Variables()
-		diags = append(diags, checkRefs(cfg, travs, feRC)...)
+		diags = append(diags, v.checkRefs(cfg, travs, feRC)...)
 		if !hasErrorsIn(diags, s.ForEach.Range()) {
 			val, fdiags := scope.Eval(s.ForEach, cty.DynamicPseudoType, nil)
 			diags = append(diags, fdiags...)
@@ -228,15 +229,15 @@ func (v *validator) meta(cfg *Config, scope *Scope, s *Step, action *ActionSchem
 		diags = append(diags, v.retry(cfg, scope, s, rc)...)
 	}
 	for _, chk := range s.Preconditions {
-		diags = append(diags, checkRefs(cfg, append(ExprTraversals(chk.Condition), ExprTraversals(chk.ErrorMessage)...), rc)...)
+		diags = append(diags, v.checkRefs(cfg, append(ExprTraversals(chk.Condition), ExprTraversals(chk.ErrorMessage)...), rc)...)
 	}
 	post := rc
 	post.self = true
 	for _, chk := range s.Postconditions {
-		diags = append(diags, checkRefs(cfg, append(ExprTraversals(chk.Condition), ExprTraversals(chk.ErrorMessage)...), post)...)
+		diags = append(diags, v.checkRefs(cfg, append(ExprTraversals(chk.Condition), ExprTraversals(chk.ErrorMessage)...), post)...)
 	}
 	for _, t := range s.DependsOn {
-		diags = append(diags, checkRefs(cfg, []hcl.Traversal{t}, refContext{where: "depends_on", step: s, bareModule: true})...)
+		diags = append(diags, v.checkRefs(cfg, []hcl.Traversal{t}, refContext{where: "depends_on", step: s, bareModule: true})...)
 	}
 	return diags
 }
@@ -245,7 +246,7 @@ func (v *validator) retry(cfg *Config, scope *Scope, s *Step, rc refContext) hcl
 	r := s.Retry
 	var diags hcl.Diagnostics
 	for _, e := range []hcl.Expression{r.Attempts, r.Delay, r.Backoff, r.MaxDelay} {
-		diags = append(diags, checkRefs(cfg, ExprTraversals(e), rc)...)
+		diags = append(diags, v.checkRefs(cfg, ExprTraversals(e), rc)...)
 	}
 	if diags.HasErrors() {
 		return diags
@@ -279,7 +280,7 @@ func staticType(scope *Scope, e hcl.Expression, ty cty.Type, extra *Extra) hcl.D
 func onlyTypeErrors(diags hcl.Diagnostics) hcl.Diagnostics {
 	var out hcl.Diagnostics
 	for _, d := range diags {
-		if d.Summary == "Unsupported attribute" || d.Summary == "Unknown variable" || d.Summary == "Unknown reference" {
+		if d.Summary == "Unsupported attribute" || d.Summary == "Unknown variable" || d.Summary == "Unknown reference" || d.Summary == "Invalid reference" {
 			continue
 		}
 		out = append(out, d)
@@ -324,7 +325,7 @@ func staticNumber(scope *Scope, e hcl.Expression, min int, name string) hcl.Diag
 func (v *validator) locals(cfg *Config) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, name := range sortedKeys(cfg.Locals) {
-		diags = append(diags, checkRefs(cfg, cfg.Locals[name].Expr.Variables(), refContext{where: "a local value"})...)
+		diags = append(diags, v.checkRefs(cfg, cfg.Locals[name].Expr.Variables(), refContext{where: "a local value"})...)
 	}
 	return append(diags, localCycles(cfg)...)
 }
@@ -380,14 +381,30 @@ func cyclePath(path []string, again string) string {
 	return out + "local." + again
 }
 
-func (v *validator) module(cfg *Config, m *Module) hcl.Diagnostics {
+func (v *validator) module(cfg *Config, scope *Scope, m *Module) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, t := range m.DependsOn {
-		diags = append(diags, checkRefs(cfg, []hcl.Traversal{t}, refContext{where: "depends_on", bareModule: true})...)
+		diags = append(diags, v.checkRefs(cfg, []hcl.Traversal{t}, refContext{where: "depends_on", bareModule: true})...)
 	}
 	for _, name := range sortedAttrNames(m.Inputs) {
 		a := m.Inputs[name]
-		diags = append(diags, checkRefs(cfg, a.Expr.Variables(), refContext{where: "a module input"})...)
+		rdiags := v.checkRefs(cfg, a.Expr.Variables(), refContext{where: "a module input"})
+		diags = append(diags, rdiags...)
+		if cv := m.childVariable(name); cv != nil && !rdiags.HasErrors() {
+			if val, ediags := scope.Eval(a.Expr, cty.DynamicPseudoType, nil); !ediags.HasErrors() {
+				if cv.TypeDefaults != nil {
+					val = cv.TypeDefaults.Apply(val)
+				}
+				if _, err := convert.Convert(val, cv.Type); err != nil {
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Invalid value for module input",
+						Detail:   fmt.Sprintf("The value for variable %q of module %q is not a %s: %s.", name, m.Name, cv.Type.FriendlyName(), err),
+						Subject:  a.Expr.Range().Ptr(),
+					})
+				}
+			}
+		}
 		if m.Config != nil && m.Config.Variables[name] == nil {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
@@ -413,6 +430,13 @@ func (v *validator) module(cfg *Config, m *Module) hcl.Diagnostics {
 	return append(diags, v.config(m.Config)...)
 }
 
+func (m *Module) childVariable(name string) *Variable {
+	if m.Config == nil {
+		return nil
+	}
+	return m.Config.Variables[name]
+}
+
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
@@ -434,4 +458,11 @@ func suggest(name string, known []string) string {
 		return ""
 	}
 	return fmt.Sprintf(" Did you mean %q?", best)
+}
+
+// checkRefs is checkRefs with the step output names checked against the
+// actions' schemas.
+func (v *validator) checkRefs(cfg *Config, travs []hcl.Traversal, rc refContext) hcl.Diagnostics {
+	rc.schemas = v.schemas
+	return checkRefs(cfg, travs, rc)
 }

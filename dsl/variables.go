@@ -166,6 +166,9 @@ func (r *rawValue) value(ty cty.Type) (cty.Value, hcl.Diagnostics) {
 	if ty.IsPrimitiveType() || ty == cty.DynamicPseudoType {
 		return cty.StringVal(r.str), nil
 	}
+	if d := CheckNesting([]byte(r.str), r.rng.Filename); d != nil {
+		return cty.DynamicVal, hcl.Diagnostics{d}
+	}
 	expr, diags := hclsyntax.ParseExpression([]byte(r.str), r.rng.Filename, hcl.InitialPos)
 	if diags.HasErrors() {
 		return cty.DynamicVal, diags
@@ -180,6 +183,10 @@ func (c *Config) checkVariableValidations(vals map[string]cty.Value) hcl.Diagnos
 	scope := &Scope{Config: c, Vars: vals, funcs: Functions(c.Dir), locals: map[string]*localEntry{}}
 	for _, name := range sortedVarNames(c) {
 		for _, chk := range c.Variables[name].Validations {
+			travs := append(ExprTraversals(chk.Condition), ExprTraversals(chk.ErrorMessage)...)
+			if checkRefs(c, travs, refContext{onlyVars: true}).HasErrors() {
+				continue // Validate reports the reference
+			}
 			diags = append(diags, scope.EvalCheck(chk, nil, "Invalid value for variable")...)
 		}
 	}

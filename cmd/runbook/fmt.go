@@ -117,6 +117,9 @@ func (o *fmtOptions) format(s *streams, name string) (int, hcl.Diagnostics, erro
 	if diags.HasErrors() {
 		return 0, diags, nil
 	}
+	if d := dsl.CheckNesting(src, name); d != nil {
+		return 0, hcl.Diagnostics{d}, nil
+	}
 	if _, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos); diags.HasErrors() {
 		return 0, diags, nil
 	}

@@ -1,5 +1,5 @@
 # ERROR: Variables not allowed @ 7:13
-# SKIP: D4 a non-literal value in a literal-only attribute gives extra 'Unsuitable value type' (and 'Invalid duration' for rto) errors
+# Fixed defect D4: this case guards against its return.
 variable "rto" { default = "30m" }
 
 runbook "manager-recovery" {

@@ -1,5 +1,5 @@
 # ERROR: Unsupported attribute @ 11:24
-# SKIP: D3 step output names are never checked statically: hcl's 'Unsupported attribute' is dropped by onlyTypeErrors (in step inputs too since ab49627)
+# Fixed defect D3: this case guards against its return.
 step "backup" {
   action  = core.exec
   command = ["backup"]

@@ -1,5 +1,5 @@
 # ERROR: Invalid reference @ 6:13
-# SKIP: D2 a bad reference in when/timeout/confirm that ParseRef rejects ('Invalid reference') is reported twice
+# Fixed defect D2: this case guards against its return.
 step "backup" {
   action  = core.exec
   command = ["backup"]

@@ -1,3 +1,3 @@
 # ERROR: Trailing comma in object @ steps.hcl.json:5:28
-# SKIP: D6 a JSON file with a syntax error is still decoded, giving a misleading 'Incorrect JSON value type' cascade
+# Fixed defect D6: this case guards against its return.
 runbook "r" { version = "1.0.0" }

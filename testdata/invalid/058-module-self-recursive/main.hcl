@@ -1,4 +1,4 @@
-# ERROR: Modules nested too deeply @ 3:12
+# ERROR: Module calls itself @ 3:12
 module "again" {
   source = "./"
 }

@@ -1,5 +1,5 @@
 # ERROR: Invalid value for module input @ 5:14
-# SKIP: D5 module inputs are never checked against the type of the module's variable
+# Fixed defect D5: this case guards against its return.
 module "scale" {
   source   = "./modules/scale"
   replicas = "three"
