@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/runbook-dev/runbook/dsl"
@@ -142,4 +143,27 @@ func Errorf(format string, args ...any) *Error {
 // RetryableErrorf returns a retryable Error.
 func RetryableErrorf(format string, args ...any) *Error {
 	return &Error{Message: fmt.Sprintf(format, args...), Retryable: true}
+}
+
+// Diagnostic is a problem a provider found in a configuration or in an
+// action's inputs, pointing at the attribute; the host adds the source
+// range the attribute came from.
+type Diagnostic struct {
+	Severity  hcl.DiagnosticSeverity
+	Summary   string
+	Detail    string
+	Attribute cty.Path
+}
+
+// Validator is an optional capability: checks of an action's inputs beyond
+// what the schema says (a value's format, two inputs that exclude each
+// other), made before anything runs.
+type Validator interface {
+	Validate(ctx context.Context, action string, inputs cty.Value) ([]Diagnostic, error)
+}
+
+// Stopper is an optional capability: Stop asks the provider to cancel
+// everything in flight at once, before the host closes it.
+type Stopper interface {
+	Stop(ctx context.Context) error
 }
