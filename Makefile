@@ -59,8 +59,14 @@ $(GOLANGCI):
 lint: $(GOLANGCI)
 	$(GOLANGCI) run ./...
 
+# Regenerates plugins/proto/pluginv1 with pinned generators; needs protoc
+# (apt-get install protobuf-compiler: 3.21.12 generated the committed code).
+PROTOC_GEN_GO_VERSION      := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 generate:
-	$(GO) generate ./...
+	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	$(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	PATH="$(GOBIN):$$PATH" $(GO) generate ./...
 
 clean:
 	rm -rf $(BIN)
