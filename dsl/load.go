@@ -195,7 +195,7 @@ func ReadSource(name string) ([]byte, hcl.Diagnostics) {
 	if err != nil {
 		return nil, hcl.Diagnostics{pathDiag("Cannot read file", name, err, hcl.Range{})}
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only
 	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > MaxFileSize {
 		return nil, hcl.Diagnostics{tooLarge(name)}
 	}

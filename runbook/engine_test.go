@@ -24,7 +24,6 @@ import (
 type fake struct {
 	mu    sync.Mutex
 	calls []string // "apply step.x" / "plan step.x" / "check step.x"
-	fails map[string]int
 	check provider.CheckResult
 }
 

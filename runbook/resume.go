@@ -38,15 +38,15 @@ func (r *run) openJournal(ctx context.Context) error {
 	}
 	r.journal = withFailpoint(j)
 	if err := r.loadPrior(recs); err != nil {
-		j.Close()
+		_ = j.Close()
 		return err
 	}
 	if err := r.checkChanged(); err != nil {
-		j.Close()
+		_ = j.Close()
 		return err
 	}
 	if err := j.Append(ctx, &state.Record{Type: state.RunResumed}); err != nil {
-		j.Close()
+		_ = j.Close()
 		return fmt.Errorf("%w: %v", errJournal, err)
 	}
 	return nil

@@ -95,7 +95,7 @@ func LoadKey(dir string) ([]byte, error) {
 		return nil, err
 	}
 	if _, err := f.WriteString(hex.EncodeToString(key) + "\n"); err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, err
 	}
 	return key, f.Close()

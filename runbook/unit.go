@@ -351,13 +351,13 @@ func (c *providerCache) start(ctx context.Context, n *Node) (provider.Provider, 
 		}
 		v, diags := scope.DecodeBody(pb.Config, pb.ConfigRefs, schema, nil)
 		if diags.HasErrors() {
-			p.Close()
+			_ = p.Close()
 			return nil, fmt.Errorf("provider %q configuration: %s", pb.Key(), diagMessage(diags))
 		}
 		config, _ = v.UnmarkDeep()
 	}
 	if err := p.Configure(ctx, config); err != nil {
-		p.Close()
+		_ = p.Close()
 		return nil, fmt.Errorf("provider %q: Configure: %w", name, err)
 	}
 	return p, nil
@@ -368,7 +368,7 @@ func (c *providerCache) close() {
 	defer c.mu.Unlock()
 	for _, e := range c.entries {
 		if e.p != nil {
-			e.p.Close()
+			_ = e.p.Close() // the run is over; a provider that fails to stop is killed with its process
 		}
 	}
 }

@@ -68,7 +68,6 @@ type unitResult struct {
 	outputs  cty.Value
 	message  string
 	attempts int
-	digest   string
 }
 
 func (e *Engine) newRun(ctx context.Context, cfg *dsl.Config, g *Graph, opts ApplyOptions, targets map[int]bool) (*run, error) {
@@ -106,7 +105,7 @@ func StepOutputType(s *dsl.Step, schemas dsl.SchemaSource) cty.Type {
 // execute walks the graph to the end and returns the result.
 func (r *run) execute(ctx context.Context) (*Result, error) {
 	defer r.provs.close()
-	defer r.journal.Close()
+	defer func() { _ = r.journal.Close() }() // every record was synced by Append
 	r.runCtx, r.unitsCtx = ctx, ctx
 	r.started = r.e.Clock.Now()
 	r.emit(Event{Type: EventRunStarted, Message: r.cfg.Dir})

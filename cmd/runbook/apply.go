@@ -101,7 +101,7 @@ func (o *applyOptions) run(s *streams, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer backend.Close()
+	defer func() { _ = backend.Close() }()
 	if o.resume, err = resolveRunID(backend, o.resume); err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func (o *applyOptions) runbookPath(args []string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer b.Close()
+	defer func() { _ = b.Close() }()
 	id, err := resolveRunID(b, o.resume)
 	if err != nil {
 		return "", err

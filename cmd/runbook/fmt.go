@@ -129,7 +129,7 @@ func (o *fmtOptions) format(s *streams, name string) (int, hcl.Diagnostics, erro
 	}
 	fmt.Fprintln(s.out, name)
 	if o.diff {
-		s.out.Write(diff.Diff(name, src, name, out))
+		_, _ = s.out.Write(diff.Diff(name, src, name, out))
 	}
 	if o.write && !o.check {
 		info, err := os.Stat(name)

@@ -63,7 +63,7 @@ func (o *historyOptions) view(id string) (*runbook.RunView, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer b.Close()
+	defer func() { _ = b.Close() }()
 	if id, err = resolveRunID(b, id); err != nil {
 		return nil, err
 	}
@@ -79,7 +79,7 @@ func (o *historyOptions) list(s *streams) error {
 	if err != nil {
 		return err
 	}
-	defer b.Close()
+	defer func() { _ = b.Close() }()
 	runs, err := b.List(context.Background())
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // WriteLargeRunbook writes a runbook of about n core steps to dir/main.hcl
@@ -49,7 +50,7 @@ func WriteLargeRunbook(dir string, n int) error {
 	fmt.Fprintf(w, "finally \"report\" {\n  action  = core.exec\n  command = [\"echo\", \"done\"]\n}\n\n")
 	fmt.Fprintf(w, "output \"root\" {\n  value = step.root.stdout\n}\n")
 	if err := w.Flush(); err != nil {
-		f.Close()
+		_ = f.Close() // the write error is the one to report
 		return err
 	}
 	return f.Close()
@@ -96,8 +97,70 @@ func WriteNoopRunbook(dir string, shape Shape, n int, exec bool) error {
 		fmt.Fprintf(w, "}\n\n")
 	}
 	if err := w.Flush(); err != nil {
-		f.Close()
+		_ = f.Close() // the write error is the one to report
 		return err
 	}
 	return f.Close()
+}
+
+// WriteGatedRunbook writes n steps to dir/main.hcl: n-1 independent no-op
+// steps (core.sleep of 0s) and a last step, s<n-1>, that depends on all of
+// them and runs core.exec of `test -e gate`. An apply fails at that last
+// step while the file gate does not exist; once it does, resuming the
+// failed run has exactly one step left to run.
+func WriteGatedRunbook(dir string, n int, gate string) error {
+	f, err := os.Create(filepath.Join(dir, "main.hcl"))
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	fmt.Fprintf(w, "runbook \"gated\" {\n  version = \"1.0.0\"\n}\n\n")
+	for i := 0; i < n-1; i++ {
+		fmt.Fprintf(w, "step \"s%d\" {\n  action   = core.sleep\n  duration = \"0s\"\n}\n\n", i)
+	}
+	if n > 0 {
+		fmt.Fprintf(w, "step \"s%d\" {\n  action  = core.exec\n  command = [\"test\", \"-e\", %s]\n  depends_on = [", n-1, hclString(gate))
+		for i := 0; i < n-1; i++ {
+			fmt.Fprintf(w, "step.s%d, ", i)
+		}
+		fmt.Fprintf(w, "]\n}\n")
+	}
+	if err := w.Flush(); err != nil {
+		_ = f.Close() // the write error is the one to report
+		return err
+	}
+	return f.Close()
+}
+
+// hclString quotes s as an HCL string literal, doubling the $ and % that
+// would start a template ("${", "%{").
+func hclString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i, r := range s {
+		next := byte(0)
+		if i+1 < len(s) {
+			next = s[i+1]
+		}
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		case (r == '$' || r == '%') && next == '{':
+			b.WriteRune(r)
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }

@@ -125,7 +125,7 @@ func hashFile(ctx context.Context, c *call, path, attr string) (string, int64, e
 	if err != nil {
 		return "", 0, attrErr(cty.GetAttrPath(attr), "%s", fileErr(err))
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only
 	fi, err := f.Stat()
 	if err != nil {
 		return "", 0, attrErr(cty.GetAttrPath(attr), "%s", fileErr(err))

@@ -130,7 +130,7 @@ func applyFileCopy(ctx context.Context, c *call) (cty.Value, error) {
 	if err != nil {
 		return cty.NilVal, attrErr(cty.GetAttrPath("source"), "%s", fileErr(err))
 	}
-	defer src.Close()
+	defer func() { _ = src.Close() }() // read-only
 	sfi, err := src.Stat()
 	if err != nil {
 		return cty.NilVal, attrErr(cty.GetAttrPath("source"), "%s", fileErr(err))
@@ -241,6 +241,6 @@ func syncDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	defer func() { _ = d.Close() }() // a directory opened for its fsync
 	return d.Sync()
 }

@@ -147,7 +147,7 @@ func applyHTTP(ctx context.Context, c *call) (cty.Value, error) {
 	if err != nil {
 		return cty.NilVal, requestError(ctx, what, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	limit := c.p.opts.MaxOutput
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
 	if err != nil {
@@ -302,7 +302,7 @@ func probeURL(ctx context.Context, client *http.Client, u *url.URL) string {
 		}
 		return "GET " + u.Redacted() + ": " + err.Error()
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	// Drain a little so that the connection can be reused for the next poll.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {

@@ -210,7 +210,7 @@ func (b *Backend) open(path string, lk *wsLock) (*Journal, []state.Record, error
 	var syncs int64
 	if end < len(data) {
 		if err := truncate(f, end); err != nil {
-			f.Close()
+			_ = f.Close()
 			return nil, nil, fmt.Errorf("cutting the torn tail of %s: %w", path, err)
 		}
 		syncs = 1

@@ -59,7 +59,7 @@ func (b *Backend) lock(runID string) (*wsLock, error) {
 	info, _ := json.Marshal(holder{RunID: runID, Host: host, PID: os.Getpid(), Started: time.Now().UTC()})
 	// Written by rename so that a refused run never reads half of it.
 	if err := writeAtomic(b.infoPath(), info); err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, b.dirErr(err)
 	}
 	return &wsLock{file: f, info: b.infoPath()}, nil

@@ -21,7 +21,7 @@ func tryLock(path string) (io.Closer, error) {
 		return nil, err
 	}
 	if err := flock(f, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, err
 	}
 	return f, nil
@@ -37,7 +37,7 @@ func isLocked(path string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	err = flock(f, syscall.LOCK_SH|syscall.LOCK_NB)
 	if errors.Is(err, errWouldBlock) {
 		return true, nil

@@ -388,7 +388,7 @@ func testUnknownRun(t *testing.T, b state.Backend) {
 	wantErr(t, "Read", err, state.ErrNotFound, id)
 	j, _, err := b.Open(t.Context(), id)
 	if j != nil {
-		j.Close()
+		_ = j.Close()
 	}
 	wantErr(t, "Open", err, state.ErrNotFound, id)
 	// A failed Open must not keep the lock.
@@ -440,7 +440,7 @@ func testLocked(t *testing.T, b state.Backend) {
 	start := time.Now()
 	j, err := b.Create(ctx, runInfo(runID(3)))
 	if j != nil {
-		j.Close()
+		_ = j.Close()
 	}
 	wantErr(t, "second Create", err, state.ErrLocked, runID(2))
 	if d := time.Since(start); d > time.Second {
@@ -448,7 +448,7 @@ func testLocked(t *testing.T, b state.Backend) {
 	}
 	j, _, err = b.Open(ctx, runID(1))
 	if j != nil {
-		j.Close()
+		_ = j.Close()
 	}
 	wantErr(t, "Open while locked", err, state.ErrLocked, runID(2))
 
@@ -460,7 +460,7 @@ func testCreateExisting(t *testing.T, b state.Backend) {
 	closeOK(t, create(t, b, runInfo(runID(1))))
 	j, err := b.Create(t.Context(), runInfo(runID(1)))
 	if err == nil {
-		j.Close()
+		_ = j.Close()
 		t.Fatal("Create of an existing run succeeded")
 	}
 	if got := read(t, b, runID(1)); len(got) != 1 {
