@@ -36,6 +36,14 @@ type rawValue struct {
 // variables, then -var and -var-file in the order given. Sensitive values
 // come back marked with SensitiveMark.
 func (l *Loader) ResolveVariables(cfg *Config, environ []string, args []VarArg) (map[string]cty.Value, hcl.Diagnostics) {
+	return l.ResolveVariablesOver(cfg, nil, environ, args)
+}
+
+// ResolveVariablesOver is ResolveVariables with base values that take the
+// place of the defaults (a saved plan's values), so that only what base
+// lacks must be given again; the environment and flags still override
+// them, and the caller decides whether that is allowed.
+func (l *Loader) ResolveVariablesOver(cfg *Config, base map[string]cty.Value, environ []string, args []VarArg) (map[string]cty.Value, hcl.Diagnostics) {
 	raw := map[string]*rawValue{}
 	var diags hcl.Diagnostics
 	for _, kv := range environ {
@@ -57,6 +65,10 @@ func (l *Loader) ResolveVariables(cfg *Config, environ []string, args []VarArg) 
 	}
 	vals := map[string]cty.Value{}
 	for _, name := range sortedVarNames(cfg) {
+		if b, ok := base[name]; ok && raw[name] == nil {
+			vals[name] = markIf(b, cfg.Variables[name].Sensitive)
+			continue
+		}
 		v, vdiags := cfg.Variables[name].resolve(raw[name])
 		diags = append(diags, vdiags...)
 		vals[name] = v

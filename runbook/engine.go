@@ -151,6 +151,12 @@ func targetSet(g *Graph, targets []string) (map[int]bool, hcl.Diagnostics) {
 			add(d)
 		}
 	}
+	// Finally steps run in a targeted run too, like a defer.
+	for _, n := range g.Nodes {
+		if n.Finally() {
+			set[n.ID] = true
+		}
+	}
 	for _, t := range targets {
 		n := g.Node(t)
 		if n == nil {

@@ -40,7 +40,7 @@ func (s *StepView) Duration() time.Duration {
 }
 
 // ViewRun rebuilds a run from its records. Sealed values are opened with
-// sealer; a nil sealer leaves sensitive outputs out.
+// sealer; without one they read as (sensitive).
 func ViewRun(recs []state.Record, sealer *Sealer) *RunView {
 	v := &RunView{Status: string(RunRunning), Outputs: map[string]cty.Value{}}
 	steps := map[string]*StepView{}
@@ -62,10 +62,8 @@ func ViewRun(recs []state.Record, sealer *Sealer) *RunView {
 		case state.RunEnded:
 			v.Status, v.Ended = r.Status, r.Time
 		case state.RunOutputs:
-			if sealer != nil {
-				if vals, err := decodeValues(r.Values, sealer); err == nil {
-					v.Outputs = vals
-				}
+			if vals, err := decodeValues(r.Values, sealer); err == nil {
+				v.Outputs = vals
 			}
 		case state.StepStarted:
 			s := get(r.Step)
@@ -125,12 +123,12 @@ func groupItems(steps map[string]*StepView) []*StepView {
 			return list[i].Addr < list[j].Addr
 		})
 	}
-	byStart(top)
 	for _, s := range top {
 		byStart(s.Items)
-		if s.Started.IsZero() && len(s.Items) > 0 {
+		if len(s.Items) > 0 { // a for_each step starts with its first item
 			s.Started = s.Items[0].Started
 		}
 	}
+	byStart(top)
 	return top
 }

@@ -250,9 +250,28 @@ func ReadPlanFile(path string) (*PlanFile, error) {
 	return &pf, nil
 }
 
+// Planned returns the plan's stored (non-sensitive) variable values.
+func (pf *PlanFile) Planned() (map[string]cty.Value, error) {
+	out := map[string]cty.Value{}
+	for name, pv := range pf.Variables {
+		if pv.Sensitive {
+			continue
+		}
+		ty, err := ctyjson.UnmarshalType(pv.Type)
+		if err != nil {
+			return nil, fmt.Errorf("variable %q: %w", name, err)
+		}
+		if out[name], err = ctyjson.Unmarshal(pv.Value, ty); err != nil {
+			return nil, fmt.Errorf("variable %q: %w", name, err)
+		}
+	}
+	return out, nil
+}
+
 // Vars returns the variable values to apply the plan with: the planned
 // values, and for sensitive ones the values given again now (they are not
-// stored), which must match the planned hashes.
+// stored), which must match the planned hashes. A value given now that
+// differs from a planned one is refused: the plan runs as it was made.
 func (pf *PlanFile) Vars(given map[string]cty.Value) (map[string]cty.Value, error) {
 	out := make(map[string]cty.Value, len(pf.Variables))
 	for name, pv := range pf.Variables {
@@ -264,6 +283,11 @@ func (pf *PlanFile) Vars(given map[string]cty.Value) (map[string]cty.Value, erro
 			v, err := ctyjson.Unmarshal(pv.Value, ty)
 			if err != nil {
 				return nil, fmt.Errorf("variable %q: %w", name, err)
+			}
+			if g, ok := given[name]; ok {
+				if eq, _ := g.UnmarkDeep(); !eq.RawEquals(v) {
+					return nil, fmt.Errorf("variable %q is given a value that differs from the plan's; make a new plan to change it", name)
+				}
 			}
 			out[name] = v
 			continue

@@ -44,15 +44,18 @@ func render(g *Graph, c *dsl.Config, v cty.Value, exprs ...hcl.Expression) strin
 	return FormatValue(v)
 }
 
-// FormatValue renders a known value as an HCL literal, with every
-// sensitive part (an element, an attribute) shown as (sensitive).
+// FormatValue renders a value as an HCL literal, with every sensitive part
+// (an element, an attribute) shown as (sensitive) and every unknown part as
+// (unknown).
 func FormatValue(v cty.Value) string {
 	switch {
 	case v.IsMarked():
 		return Sensitive
+	case !v.IsKnown():
+		return "(unknown)" // a dry-run's prediction
 	case v.IsNull():
 		return "null"
-	case !v.ContainsMarked():
+	case !v.ContainsMarked() && v.IsWhollyKnown():
 		return strings.TrimSpace(string(hclwrite.TokensForValue(v).Bytes()))
 	}
 	ty := v.Type()

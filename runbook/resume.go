@@ -84,6 +84,9 @@ func (r *run) loadPrior(recs []state.Record) error {
 				return fmt.Errorf("run %s: variables: %w", r.id, err)
 			}
 			r.opts.Vars, r.opts.DryRun = vars, rec.Run.DryRun
+			if len(r.opts.Targets) == 0 {
+				r.opts.Targets = rec.Run.Targets // a resumed run keeps its scope
+			}
 		case state.RunEnded:
 			if rec.Status == string(RunFinished) {
 				return fmt.Errorf("run %s already finished; there is nothing to resume", r.id)

@@ -58,6 +58,18 @@ func (s *Sealer) Open(sealed []byte) ([]byte, error) {
 	return out, nil
 }
 
+// ReadKey returns the journal key like LoadKey but never creates one: nil
+// when there is none yet (history readers then leave sealed values sealed).
+func ReadKey(dir string) ([]byte, error) {
+	if os.Getenv(KeyEnv) != "" {
+		return LoadKey(dir)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "journal.key")); os.IsNotExist(err) {
+		return nil, nil
+	}
+	return LoadKey(dir)
+}
+
 // LoadKey returns the journal key: from RUNBOOK_JOURNAL_KEY (64 hex
 // digits) when set, else from DIR/journal.key, created (0600) on first use.
 func LoadKey(dir string) ([]byte, error) {

@@ -42,6 +42,7 @@ func (r *run) runUnit(u *unit) *unitResult {
 		res.message = diagMessage(diags)
 		return res
 	}
+	r.secrets.add(inputs)
 	policy, timeout, msg := r.stepPolicy(scope, s, as, u.each)
 	if msg != "" {
 		res.message = msg
@@ -91,6 +92,7 @@ func (r *run) runUnit(u *unit) *unitResult {
 			return res
 		}
 	}
+	r.secrets.add(out)
 	res.status, res.outputs = Succeeded, out
 	return res
 }
@@ -209,6 +211,7 @@ func (r *run) attempts(ctx context.Context, u *unit, p provider.Provider, as *ds
 			return cty.NilVal, attempt, ctx.Err()
 		case <-r.e.Clock.After(wait):
 		}
+		r.secrets.scrubRecords(recs)
 		if jerr := r.journal.Append(context.WithoutCancel(ctx), recs...); jerr != nil {
 			return cty.NilVal, attempt, fmt.Errorf("%w: %v", errJournal, jerr)
 		}

@@ -81,6 +81,8 @@ type encodedValue struct {
 	Type   json.RawMessage `json:"type"`
 	Value  json.RawMessage `json:"value,omitempty"`
 	Sealed []byte          `json:"sealed,omitempty"`
+	// Unknown is set for a dry-run's predicted value that is not known.
+	Unknown bool `json:"unknown,omitempty"`
 }
 
 // encodeValues turns named values into journal JSON, sealing every value
@@ -93,11 +95,16 @@ func encodeValues(vals map[string]cty.Value, sealer *Sealer) (json.RawMessage, e
 		if err != nil {
 			return nil, err
 		}
+		ev := encodedValue{Type: ty}
+		if !raw.IsWhollyKnown() {
+			ev.Unknown = true
+			out[name] = ev
+			continue
+		}
 		b, err := ctyjson.Marshal(raw, raw.Type())
 		if err != nil {
 			return nil, fmt.Errorf("value %q: %w", name, err)
 		}
-		ev := encodedValue{Type: ty}
 		if len(marks) > 0 {
 			ev.Sealed = sealer.Seal(b)
 		} else {
@@ -124,7 +131,15 @@ func decodeValues(data json.RawMessage, sealer *Sealer) (map[string]cty.Value, e
 		if err != nil {
 			return nil, err
 		}
+		if ev.Unknown {
+			out[name] = cty.UnknownVal(ty)
+			continue
+		}
 		b, sensitive := ev.Value, false
+		if ev.Sealed != nil && sealer == nil { // a reader without the key
+			out[name] = cty.UnknownVal(ty).Mark(dsl.SensitiveMark)
+			continue
+		}
 		if ev.Sealed != nil {
 			if b, err = sealer.Open(ev.Sealed); err != nil {
 				return nil, err
@@ -147,6 +162,13 @@ func decodeValues(data json.RawMessage, sealer *Sealer) (map[string]cty.Value, e
 func objectValues(v cty.Value) map[string]cty.Value {
 	if v.IsNull() || !v.Type().IsObjectType() {
 		return map[string]cty.Value{}
+	}
+	if !v.IsKnown() { // a dry-run's prediction: every attribute unknown
+		out := map[string]cty.Value{}
+		for name, ty := range v.Type().AttributeTypes() {
+			out[name] = cty.UnknownVal(ty)
+		}
+		return out
 	}
 	raw, marks := v.Unmark()
 	out := raw.AsValueMap()

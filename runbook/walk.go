@@ -41,6 +41,7 @@ type run struct {
 	unitsCtx context.Context
 	diags    hcl.Diagnostics
 	sources  map[string][]byte // runbook files, for step digests
+	secrets  secrets
 }
 
 // nodeRun is a step's progress through the run.
@@ -75,6 +76,12 @@ func (e *Engine) newRun(ctx context.Context, cfg *dsl.Config, g *Graph, opts App
 		sources: map[string][]byte{}}
 	if err := r.openJournal(ctx); err != nil {
 		return nil, err
+	}
+	if r.opts.ResumeID != "" && len(r.opts.Targets) > 0 {
+		r.targets, _ = targetSet(g, r.opts.Targets)
+	}
+	for _, v := range r.opts.Vars {
+		r.secrets.add(v)
 	}
 	r.store = newStepStore(g, r.outputType)
 	r.scope = dsl.NewScope(cfg, r.opts.Vars, r.store.view)
@@ -132,6 +139,7 @@ func (r *run) loop() error {
 			r.pending = append(r.pending, &state.Record{Type: state.StepStarted, Step: u.addr, Attempt: 1})
 		}
 		if len(r.pending) > 0 {
+			r.secrets.scrubRecords(r.pending)
 			if err := r.journal.Append(context.WithoutCancel(r.runCtx), r.pending...); err != nil {
 				return fmt.Errorf("%w: %v", errJournal, err)
 			}
@@ -306,7 +314,6 @@ func (r *run) collect(res *unitResult) {
 func (r *run) unitEnded(res *unitResult) {
 	nr := res.u.nr
 	nr.open--
-	nr.counts[res.status]++
 	rec := &state.Record{Step: res.u.addr, Attempt: res.attempts, Message: res.message}
 	switch res.status {
 	case Succeeded:
@@ -330,6 +337,9 @@ func (r *run) unitEnded(res *unitResult) {
 	default:
 		rec.Type = state.StepCancelled
 	}
+	nr.counts[res.status]++
+	rec.Message = r.secrets.scrub(rec.Message)
+	res.message = rec.Message
 	r.pending = append(r.pending, rec)
 	r.emit(Event{Type: EventStepFinished, Step: res.u.addr, Action: nr.n.Step.Action.String(), Status: res.status,
 		Attempt: res.attempts, Message: res.message})
@@ -431,6 +441,7 @@ func (r *run) finish() (*Result, error) {
 		recs = append(recs, &state.Record{Type: state.RunOutputs, Values: enc})
 	}
 	recs = append(recs, &state.Record{Type: state.RunEnded, Status: string(status)})
+	r.secrets.scrubRecords(recs)
 	if err := r.journal.Append(context.Background(), recs...); err != nil {
 		return nil, fmt.Errorf("%w: %v", errJournal, err)
 	}
@@ -469,6 +480,7 @@ func (r *run) emit(e Event) {
 		e.Time = r.e.Clock.Now()
 	}
 	e.RunID, e.DryRun = r.id, r.opts.DryRun
+	e.Message = r.secrets.scrub(e.Message)
 	r.e.Observer.Event(e)
 }
 

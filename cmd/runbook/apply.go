@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 	"github.com/zclconf/go-cty/cty"
 	"golang.org/x/term"
@@ -142,7 +143,7 @@ func (o *applyOptions) runbookPath(args []string) (string, error) {
 	if o.stateDir == "" {
 		o.stateDir = ".runbook"
 	}
-	b, _, err := openState(o.stateDir, ".")
+	b, _, err := openStateReadOnly(o.stateDir)
 	if err != nil {
 		return "", err
 	}
@@ -201,7 +202,15 @@ func (o *applyOptions) loadPlan(ss *session, path string, pf *runbook.PlanFile) 
 		return nil, nil, fmt.Errorf("the plan %s is stale: these runbook files changed since it was made: %s; run runbook plan again",
 			path, strings.Join(changed, ", "))
 	}
-	vars, vdiags := ss.variables(cfg, o.vars)
+	base, err := pf.Planned()
+	if err != nil {
+		return nil, nil, fmt.Errorf("the plan %s: %w", path, err)
+	}
+	vars, vdiags := ss.variablesOver(cfg, base, o.vars)
+	if missingSensitive(vdiags, pf) {
+		// The plan's own message says why the value must be given again.
+		vdiags = nil
+	}
 	if err := ss.report(vdiags); err != nil {
 		return nil, nil, err
 	}
@@ -243,20 +252,34 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// openState opens the local state directory and its journal key.
+// openState opens the local state directory and its journal key for a
+// run, creating the key on first use.
 func openState(dir, runbookDir string) (*local.Backend, *runbook.Sealer, error) {
+	return openStateWith(dir, runbookDir, runbook.LoadKey)
+}
+
+// openStateReadOnly is openState for commands that only read history: it
+// creates nothing, and without a key sensitive values stay sealed.
+func openStateReadOnly(dir string) (*local.Backend, *runbook.Sealer, error) {
+	return openStateWith(dir, ".", runbook.ReadKey)
+}
+
+func openStateWith(dir, runbookDir string, key func(string) ([]byte, error)) (*local.Backend, *runbook.Sealer, error) {
 	if dir == "" {
 		dir = filepath.Join(runbookDir, ".runbook")
 	}
-	key, err := runbook.LoadKey(dir)
-	if err != nil {
-		return nil, nil, fmt.Errorf("state directory %s: %w", dir, err)
-	}
-	sealer, err := runbook.NewSealer(key)
+	b, err := local.New(dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := local.New(dir)
+	k, err := key(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("state directory %s: %w", dir, err)
+	}
+	if k == nil {
+		return b, nil, nil
+	}
+	sealer, err := runbook.NewSealer(k)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -358,4 +381,30 @@ func resolveRunID(b *local.Backend, id string) (string, error) {
 		return "", errors.New("there is no run yet: nothing is \"last\"")
 	}
 	return runs[0].ID, nil
+}
+
+// missingSensitive reports whether the only problems are sensitive plan
+// variables not given again: PlanFile.Vars explains those better.
+func missingSensitive(diags hcl.Diagnostics, pf *runbook.PlanFile) bool {
+	if !diags.HasErrors() {
+		return false
+	}
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		if d.Summary != "No value for required variable" {
+			return false
+		}
+		sensitive := false
+		for name, pv := range pf.Variables {
+			if pv.Sensitive && strings.Contains(d.Detail, fmt.Sprintf("%q", name)) {
+				sensitive = true
+			}
+		}
+		if !sensitive {
+			return false
+		}
+	}
+	return true
 }

@@ -86,6 +86,15 @@ func (s *session) variables(cfg *dsl.Config, args []varArg) (map[string]cty.Valu
 	return s.loader.ResolveVariables(cfg, os.Environ(), in)
 }
 
+// variablesOver resolves variables over base values (a plan's).
+func (s *session) variablesOver(cfg *dsl.Config, base map[string]cty.Value, args []varArg) (map[string]cty.Value, hcl.Diagnostics) {
+	in := make([]dsl.VarArg, len(args))
+	for i, a := range args {
+		in[i] = dsl.VarArg{File: a.file, Value: a.value}
+	}
+	return s.loader.ResolveVariablesOver(cfg, base, os.Environ(), in)
+}
+
 // reportSources prints diagnostics for files parsed outside the loader
 // (fmt parses files one by one), reading their sources for the snippet.
 func (s *session) reportSources(diags hcl.Diagnostics) error {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/runbook-dev/runbook/internal/state/local"
 	"github.com/runbook-dev/runbook/internal/ui"
 	"github.com/runbook-dev/runbook/runbook"
 )
@@ -59,7 +60,7 @@ func newOutputCommand(s *streams) *cobra.Command {
 }
 
 func (o *historyOptions) view(id string) (*runbook.RunView, error) {
-	b, sealer, err := openState(o.stateDir, ".")
+	b, sealer, err := openStateReadOnly(o.stateDir)
 	if err != nil {
 		return nil, err
 	}
@@ -71,11 +72,29 @@ func (o *historyOptions) view(id string) (*runbook.RunView, error) {
 	if err != nil {
 		return nil, err
 	}
-	return runbook.ViewRun(recs, sealer), nil
+	v := runbook.ViewRun(recs, sealer)
+	if v.Status == string(runbook.RunRunning) {
+		v.Status = liveStatus(b, id) // running, or interrupted by a crash
+	}
+	return v, nil
+}
+
+// liveStatus asks the backend, which knows whether the run's lock is still
+// held, how an unfinished run stands.
+func liveStatus(b *local.Backend, id string) string {
+	runs, err := b.List(context.Background())
+	if err == nil {
+		for _, r := range runs {
+			if r.ID == id {
+				return r.Status
+			}
+		}
+	}
+	return string(runbook.RunRunning)
 }
 
 func (o *historyOptions) list(s *streams) error {
-	b, _, err := openState(o.stateDir, ".")
+	b, _, err := openStateReadOnly(o.stateDir)
 	if err != nil {
 		return err
 	}
