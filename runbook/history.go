@@ -73,7 +73,7 @@ func ViewRun(recs []state.Record, sealer *Sealer) *RunView {
 			s.Attempts = r.Attempt
 		case state.AttemptFailed:
 			get(r.Step).Message = r.Message
-		case state.StepSucceeded, state.StepFailed, state.StepSkipped, state.StepCancelled:
+		case state.StepSucceeded, state.StepFailed, state.StepSkipped, state.StepCancelled, state.StepInterrupted:
 			s := get(r.Step)
 			s.Status, s.Ended, s.Message = stepStatusOf(r.Type), r.Time, r.Message
 			if r.Attempt > 0 {
@@ -96,6 +96,8 @@ func stepStatusOf(t state.RecordType) string {
 		return Failed.String()
 	case state.StepSkipped:
 		return Skipped.String()
+	case state.StepInterrupted:
+		return "interrupted"
 	}
 	return Cancelled.String()
 }

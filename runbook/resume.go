@@ -101,6 +101,9 @@ func (r *run) loadPrior(recs []state.Record) error {
 			}
 			p := r.priorFor(rec.Step)
 			*p = priorUnit{status: Succeeded, outputs: vals, digest: rec.Digest}
+		case state.StepInterrupted: // still unsettled: ask again
+			p := r.priorFor(rec.Step)
+			p.midFlight, p.status = true, Failed
 		case state.StepFailed, state.StepSkipped, state.StepCancelled:
 			p := r.priorFor(rec.Step)
 			p.status, p.midFlight = Failed, false

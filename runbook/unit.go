@@ -66,7 +66,7 @@ func (r *run) runUnit(u *unit) *unitResult {
 	}
 	out, adopted, msg := r.interrupted(ctx, u, p, as, inputs)
 	if msg != "" {
-		res.message = msg
+		res.message, res.interrupted = msg, true
 		return res
 	}
 	attempts := 0

@@ -69,6 +69,9 @@ type unitResult struct {
 	outputs  cty.Value
 	message  string
 	attempts int
+	// interrupted marks a failure because the step was caught mid-flight
+	// and nobody can tell whether it took effect.
+	interrupted bool
 }
 
 func (e *Engine) newRun(ctx context.Context, cfg *dsl.Config, g *Graph, opts ApplyOptions, targets map[int]bool) (*run, error) {
@@ -329,6 +332,9 @@ func (r *run) unitEnded(res *unitResult) {
 		}
 	case Failed:
 		rec.Type = state.StepFailed
+		if res.interrupted {
+			rec.Type = state.StepInterrupted
+		}
 		if nr.failMsg == "" {
 			nr.failMsg = res.message
 		}

@@ -24,8 +24,9 @@ var (
 )
 
 // runbookBinary builds the real command once for the tests that need a
-// separate process (a SIGKILL or a SIGINT).
-func runbookBinary(t *testing.T) string {
+// separate process (a SIGKILL or a SIGINT) and for the whole-process
+// benchmarks.
+func runbookBinary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "runbook-bin")
@@ -148,4 +149,38 @@ func countRuns(t *testing.T, logFile string) map[string]int {
 		out[line]++
 	}
 	return out
+}
+
+// TestCrashMidFlightAsksForRerun crashes right after a non-idempotent
+// step was journaled as started: resume cannot know whether it ran, so it
+// stops and asks, again on every resume, until --rerun settles it.
+func TestCrashMidFlightAsksForRerun(t *testing.T) {
+	bin := runbookBinary(t)
+	rb, err := filepath.Abs("testdata/once")
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	logFile, stateDir := filepath.Join(work, "ran.log"), filepath.Join(work, "state")
+	apply := exec.Command(bin, "apply", "--state-dir", stateDir, "-var", "log="+logFile, rb)
+	apply.Env = append(os.Environ(), runbook.CrashAfterEnv+"=1") // after step_started of step.once
+	if out, err := apply.CombinedOutput(); !killed(err) {
+		t.Fatalf("apply was not killed: %v\n%s", err, out)
+	}
+	for i := 0; i < 2; i++ {
+		out, err := exec.Command(bin, "resume", "last", "--state-dir", stateDir).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "--rerun step.once") {
+			t.Fatalf("resume %d did not ask for --rerun: %v\n%s", i+1, err, out)
+		}
+		if strings.Contains(readFile(logFile), "after") {
+			t.Fatalf("resume %d ran a step after the unsettled one", i+1)
+		}
+	}
+	out, err := exec.Command(bin, "resume", "last", "--state-dir", stateDir, "--rerun", "step.once").CombinedOutput()
+	if err != nil {
+		t.Fatalf("resume --rerun: %v\n%s", err, out)
+	}
+	if got := readFile(logFile); got != "once\nafter\n" {
+		t.Fatalf("log = %q", got)
+	}
 }

@@ -33,9 +33,12 @@ const (
 	StepFailed     RecordType = "step_failed"
 	StepSkipped    RecordType = "step_skipped"
 	StepCancelled  RecordType = "step_cancelled"
-	RunOutputs     RecordType = "run_outputs"
-	RunEnded       RecordType = "run_ended"
-	RunResumed     RecordType = "run_resumed"
+	// StepInterrupted: a step caught mid-flight by a crash that resume
+	// could not settle; it stays so until the operator says --rerun.
+	StepInterrupted RecordType = "step_interrupted"
+	RunOutputs      RecordType = "run_outputs"
+	RunEnded        RecordType = "run_ended"
+	RunResumed      RecordType = "run_resumed"
 )
 
 // Record is one journal entry. Fields not used by a type are empty.
