@@ -189,7 +189,7 @@ func (r *run) attempts(ctx context.Context, u *unit, p provider.Provider, as *ds
 	raw, paths := unmarkInputs(inputs)
 	req := &provider.Request{
 		Action: u.nr.n.Step.Action.Action, Inputs: raw, SensitivePaths: paths, RunID: r.id, Step: u.addr,
-		Events: func(ev provider.Event) { r.providerEvent(u, ev, paths) },
+		Events: func(ev provider.Event) { r.providerEvent(u, ev) },
 	}
 	for attempt := 1; ; attempt++ {
 		out, err := r.call(ctx, p, as, req, timeout)
@@ -268,7 +268,9 @@ func (r *run) describe(u *unit, err error) error {
 	return fmt.Errorf("%s: %w", action, err)
 }
 
-func (r *run) providerEvent(u *unit, ev provider.Event, sensitive []cty.Path) {
+// providerEvent relays a provider's log line or progress; emit scrubs
+// secrets from its message.
+func (r *run) providerEvent(u *unit, ev provider.Event) {
 	kind := EventProgress
 	if ev.Kind == provider.EventLog {
 		kind = EventLog
