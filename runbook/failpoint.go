@@ -35,6 +35,17 @@ func withFailpoint(j state.Journal) state.Journal {
 	return c
 }
 
+// AppendNoWait crashes at the same record count as Append; before that
+// point it queues without waiting, as the real journal does.
+func (c *crashingJournal) AppendNoWait(ctx context.Context, recs ...*state.Record) error {
+	nw, ok := c.Journal.(state.NoWaitAppender)
+	if !ok || c.left.Load() <= int64(len(recs)) {
+		return c.Append(ctx, recs...)
+	}
+	c.left.Add(-int64(len(recs)))
+	return nw.AppendNoWait(ctx, recs...)
+}
+
 func (c *crashingJournal) Append(ctx context.Context, recs ...*state.Record) error {
 	left := c.left.Add(-int64(len(recs)))
 	if left > 0 || left+int64(len(recs)) <= 0 {

@@ -143,7 +143,7 @@ func (r *run) loop() error {
 		}
 		if len(r.pending) > 0 {
 			r.secrets.scrubRecords(r.pending)
-			if err := r.journal.Append(context.WithoutCancel(r.runCtx), r.pending...); err != nil {
+			if err := r.write(r.pending, r.safeToRace(launch)); err != nil {
 				return fmt.Errorf("%w: %v", errJournal, err)
 			}
 			r.pending = r.pending[:0]
@@ -172,6 +172,35 @@ func (r *run) loop() error {
 			}
 		}
 	}
+}
+
+// write journals an iteration's records. When nothing about to launch can
+// do harm if it runs twice, the records are queued without waiting for
+// their sync: the journal is written in order, so the next waited write
+// makes them durable, and a crash before that only makes resume run an
+// idempotent step (or a dry-run's) again. This is what keeps a chain of
+// idempotent steps from paying one disk sync each.
+func (r *run) write(recs []*state.Record, race bool) error {
+	ctx := context.WithoutCancel(r.runCtx)
+	if nw, ok := r.journal.(state.NoWaitAppender); ok && race {
+		return nw.AppendNoWait(ctx, recs...)
+	}
+	return r.journal.Append(ctx, recs...)
+}
+
+// safeToRace reports whether every unit of a launch is harmless to run
+// twice: a dry-run, or an idempotent action with no confirmation gate.
+func (r *run) safeToRace(launch []*unit) bool {
+	if r.opts.DryRun {
+		return true
+	}
+	for _, u := range launch {
+		as := r.actionSchema(u.nr.n.Step)
+		if as == nil || !as.Idempotent || u.nr.n.Step.Confirm != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // checkCancelled turns a cancelled run into cancelled steps: nothing new

@@ -130,6 +130,13 @@ type Journal interface {
 	Close() error
 }
 
+// NoWaitAppender is an optional Journal capability: queue records without
+// waiting for their sync; they become durable with the next Append. The
+// engine uses it only for records whose loss a crash can afford.
+type NoWaitAppender interface {
+	AppendNoWait(ctx context.Context, recs ...*Record) error
+}
+
 // Errors a backend returns; wrap them with detail.
 var (
 	ErrNotFound    = errors.New("no such run")

@@ -68,6 +68,17 @@ func (j *Journal) Append(ctx context.Context, recs ...*state.Record) error {
 	return <-done
 }
 
+// AppendNoWait queues recs like Append but returns before they are synced.
+// The file is written in order, so the next Append (or Close) makes them
+// durable too. For transitions a crash may lose without harm: the start of
+// an idempotent step, which resume runs again anyway.
+func (j *Journal) AppendNoWait(ctx context.Context, recs ...*state.Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return j.enqueue(recs, make(chan error, 1)) // nobody waits for this outcome
+}
+
 // enqueue encodes recs onto the queue and registers done to hear the
 // outcome. Seq is assigned under the lock, so Seq order is file order.
 func (j *Journal) enqueue(recs []*state.Record, done chan error) error {
