@@ -180,9 +180,7 @@ func (r *run) restore(u *unit) bool {
 	} else {
 		r.store.set(nr.n.Addr, out)
 	}
-	r.emit(Event{Type: EventStepFinished, Step: u.addr, Action: nr.n.Step.Action.String(), Status: Succeeded,
-		Message: "done in an earlier attempt of this run"})
-	return true
+	return true // execute reports the kept steps once, not one event each
 }
 
 func outputsObject(vals map[string]cty.Value) cty.Value {

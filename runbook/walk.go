@@ -119,6 +119,9 @@ func (r *run) execute(ctx context.Context) (*Result, error) {
 	r.runCtx, r.unitsCtx = ctx, ctx
 	r.started = r.e.Clock.Now()
 	r.emit(Event{Type: EventRunStarted, Message: r.cfg.Dir})
+	if kept := r.keptUnits(); kept > 0 {
+		r.emit(Event{Type: EventLog, Message: fmt.Sprintf("Resuming: %d of the run's steps and items already succeeded; they are kept with their outputs", kept)})
+	}
 	for _, nr := range r.nodes {
 		if !nr.n.Finally() && nr.waiting == 0 {
 			r.ready = append(r.ready, nr)
@@ -128,6 +131,19 @@ func (r *run) execute(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	return r.finish()
+}
+
+// keptUnits counts what a resumed run will not run again.
+func (r *run) keptUnits() int {
+	n := 0
+	for addr, p := range r.prior {
+		node := r.g.Node(baseAddr(addr))
+		forEachParent := node != nil && node.Step.ForEach != nil && addr == node.Addr
+		if p.status == Succeeded && node != nil && !node.Finally() && !forEachParent {
+			n++
+		}
+	}
+	return n
 }
 
 // loop is the scheduler: start what is ready, write the transitions, launch,
