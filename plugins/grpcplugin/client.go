@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/zclconf/go-cty/cty"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/runbook-dev/runbook/dsl"
 	pb "github.com/runbook-dev/runbook/plugins/proto/pluginv1"
@@ -31,7 +34,7 @@ func NewClient(c pb.ProviderClient) *Client { return &Client{c: c} }
 func (c *Client) Schema(ctx context.Context) (*dsl.ProviderSchema, error) {
 	resp, err := c.c.GetSchema(ctx, &pb.GetSchemaRequest{})
 	if err != nil {
-		return nil, err
+		return nil, transportError(ctx, err)
 	}
 	return decodeSchema(resp.Schema)
 }
@@ -44,7 +47,7 @@ func (c *Client) Configure(ctx context.Context, config cty.Value) error {
 	}
 	resp, err := c.c.Configure(ctx, &pb.ConfigureRequest{Config: cfg})
 	if err != nil {
-		return err
+		return transportError(ctx, err)
 	}
 	return decodeError(resp.Error)
 }
@@ -57,7 +60,7 @@ func (c *Client) Validate(ctx context.Context, action string, inputs cty.Value) 
 	}
 	resp, err := c.c.Validate(ctx, &pb.ValidateRequest{Action: action, Inputs: in})
 	if err != nil {
-		return nil, err
+		return nil, transportError(ctx, err)
 	}
 	return decodeDiags(resp.Diagnostics), nil
 }
@@ -93,7 +96,7 @@ func (c *Client) Plan(ctx context.Context, req *provider.Request) (*provider.Res
 	}
 	resp, err := c.c.Plan(ctx, preq)
 	if err != nil {
-		return nil, err
+		return nil, transportError(ctx, err)
 	}
 	return decodeResponse(resp)
 }
@@ -107,7 +110,7 @@ func (c *Client) Apply(ctx context.Context, req *provider.Request) (*provider.Re
 	}
 	stream, err := c.c.Apply(ctx, preq)
 	if err != nil {
-		return nil, err
+		return nil, transportError(ctx, err)
 	}
 	for {
 		ev, err := stream.Recv()
@@ -115,7 +118,7 @@ func (c *Client) Apply(ctx context.Context, req *provider.Request) (*provider.Re
 			return nil, errors.New("the provider ended Apply without a result")
 		}
 		if err != nil {
-			return nil, err
+			return nil, transportError(ctx, err)
 		}
 		switch e := ev.Event.(type) {
 		case *pb.ApplyEvent_Result:
@@ -141,9 +144,9 @@ func (c *Client) Check(ctx context.Context, req *provider.CheckRequest) (*provid
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.c.Check(ctx, &pb.CheckRequest{Request: preq, StartedUnixNano: req.Started.UnixNano()})
+	resp, err := c.c.Check(ctx, &pb.CheckRequest{Request: preq, StartedUnixNano: unixNano(req.Started)})
 	if err != nil {
-		return nil, err
+		return nil, transportError(ctx, err)
 	}
 	if resp.Error != nil {
 		return nil, decodeError(resp.Error)
@@ -155,10 +158,32 @@ func (c *Client) Check(ctx context.Context, req *provider.CheckRequest) (*provid
 	return &provider.CheckResponse{Result: provider.CheckResult(resp.Result), Outputs: out}, nil
 }
 
+// unixNano is 0 for the zero time, whose UnixNano is undefined.
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// transportError turns a failed call into what the engine understands:
+// the context's own error when it was cancelled or timed out, and a
+// retryable provider error when the plugin process is gone (the host
+// relaunches it for the next attempt).
+func transportError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if status.Code(err) == codes.Unavailable {
+		return &provider.Error{Message: "the provider process is gone", Retryable: true, Err: err}
+	}
+	return err
+}
+
 // Stop implements provider.Stopper.
 func (c *Client) Stop(ctx context.Context) error {
 	_, err := c.c.Stop(ctx, &pb.StopRequest{})
-	return err
+	return transportError(ctx, err)
 }
 
 // Close does nothing: the plugin process belongs to the host, which stops

@@ -43,6 +43,17 @@ func VersionedPlugins(impl provider.Provider) map[int]plugin.PluginSet {
 	}
 }
 
+// MaxMessageSize bounds one message either way. Values cross whole, and
+// an action's input or output (a file's content, a large JSON document)
+// may pass gRPC's 4 MiB default.
+const MaxMessageSize = 256 << 20
+
+// NewGRPCServer is go-plugin's DefaultGRPCServer with the message size
+// limit raised to MaxMessageSize; plugins serve with it.
+func NewGRPCServer(opts []grpc.ServerOption) *grpc.Server {
+	return plugin.DefaultGRPCServer(append(opts, grpc.MaxRecvMsgSize(MaxMessageSize), grpc.MaxSendMsgSize(MaxMessageSize)))
+}
+
 // Plugin is the go-plugin glue: on the plugin side it registers a Server
 // for Impl, on the host side it returns a Client.
 type Plugin struct {

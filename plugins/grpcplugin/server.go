@@ -125,14 +125,18 @@ func (s *Server) Apply(req *pb.ActionRequest, stream pb.Provider_ApplyServer) er
 		return stream.Send(&pb.ApplyEvent{Event: &pb.ApplyEvent_Result{Result: &pb.ActionResponse{Error: encodeError(err)}}})
 	}
 	var mu sync.Mutex // providers may report from several goroutines
+	finished := false // gRPC forbids sending on a stream after it ends
 	r.Events = func(ev provider.Event) {
 		mu.Lock()
 		defer mu.Unlock()
-		_ = stream.Send(encodeEvent(ev)) // a lost progress line is not the action's failure
+		if !finished {
+			_ = stream.Send(encodeEvent(ev)) // a lost progress line is not the action's failure
+		}
 	}
 	resp, err := s.impl.Apply(ctx, r)
 	mu.Lock()
 	defer mu.Unlock()
+	finished = true
 	return stream.Send(&pb.ApplyEvent{Event: &pb.ApplyEvent_Result{Result: response(resp, err)}})
 }
 
@@ -155,7 +159,11 @@ func (s *Server) Check(ctx context.Context, req *pb.CheckRequest) (*pb.CheckResp
 	if err != nil {
 		return &pb.CheckResponse{Error: encodeError(err)}, nil
 	}
-	resp, err := s.impl.Check(ctx, &provider.CheckRequest{Request: *r, Started: time.Unix(0, req.StartedUnixNano)})
+	started := time.Time{}
+	if req.StartedUnixNano != 0 {
+		started = time.Unix(0, req.StartedUnixNano)
+	}
+	resp, err := s.impl.Check(ctx, &provider.CheckRequest{Request: *r, Started: started})
 	if err != nil {
 		return &pb.CheckResponse{Error: encodeError(err)}, nil
 	}
