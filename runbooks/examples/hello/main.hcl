@@ -3,17 +3,9 @@ runbook "hello" {
   rto     = "5m"
 }
 
-variable "workdir" {
-  type        = string
-  default     = ".runbook/work"
-  description = "Where the copy goes, relative to this runbook."
-}
-
-locals { copy = abspath("${path.module}/${var.workdir}/hello.hcl") }
-
 step "prepare" {
   action  = core.exec
-  command = ["mkdir", "-p", dirname(local.copy)]
+  command = ["mkdir", "-p", "${path.module}/.runbook/work"]
   timeout = "10s"
   retry { attempts = 3 }
 }
@@ -21,7 +13,7 @@ step "prepare" {
 step "copy" {
   action      = core.file_copy
   source      = "${path.module}/main.hcl"
-  destination = local.copy
+  destination = "${path.module}/.runbook/work/hello.hcl"
   depends_on  = [step.prepare]
 }
 
