@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -33,6 +34,7 @@ type Graph struct {
 	Nodes  []*Node
 	byAddr map[string]*Node
 	refs   *resolver
+	refsMu sync.Mutex // the resolver memoizes; planning asks from several goroutines
 }
 
 // Node returns the node with the given address, or nil.
@@ -108,7 +110,10 @@ func (g *Graph) ExprSteps(c *dsl.Config, e hcl.Expression) []string {
 		return nil
 	}
 	var out []string
-	for _, id := range sortedIDs(g.refs.traversals(c, e.Variables())) {
+	g.refsMu.Lock()
+	ids := sortedIDs(g.refs.traversals(c, e.Variables()))
+	g.refsMu.Unlock()
+	for _, id := range ids {
 		out = append(out, g.Nodes[id].Addr)
 	}
 	return out

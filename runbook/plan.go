@@ -2,8 +2,10 @@ package runbook
 
 import (
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -100,12 +102,14 @@ func (p *Planner) Plan(cfg *dsl.Config, vars map[string]cty.Value) (*Plan, *Grap
 		plan.RTO, _ = dsl.ParseDuration(cfg.Runbook.RTO)
 	}
 	skipped := map[int]string{}
+	var jobs []*inputJob
 	for _, id := range g.Order() {
 		n := g.Nodes[id]
-		ps, sdiags := p.planStep(g, n, scopeFor(scope, n.Config.Path), skipped)
+		ps, sdiags := p.planStep(g, n, scopeFor(scope, n.Config.Path), skipped, &jobs)
 		diags = append(diags, sdiags...)
 		plan.Steps = append(plan.Steps, ps...)
 	}
+	diags = append(diags, runInputJobs(jobs)...)
 	diags = append(diags, p.planOutputs(g, cfg, scope, plan)...)
 	plan.CriticalPath, plan.Estimate, plan.Untimed = criticalPath(g, plan)
 	if plan.RTO > 0 && plan.Estimate > plan.RTO {
@@ -154,7 +158,7 @@ func (p *Planner) actionSchema(s *dsl.Step) *dsl.ActionSchema {
 	return ps.Actions[s.Action.Action]
 }
 
-func (p *Planner) planStep(g *Graph, n *Node, scope *dsl.Scope, skipped map[int]string) ([]*PlannedStep, hcl.Diagnostics) {
+func (p *Planner) planStep(g *Graph, n *Node, scope *dsl.Scope, skipped map[int]string, jobs *[]*inputJob) ([]*PlannedStep, hcl.Diagnostics) {
 	s := n.Step
 	as := p.actionSchema(s)
 	ps := &PlannedStep{Addr: n.Addr, Action: s.Action.String(), Finally: s.Finally, Mutating: as == nil || as.Mutating}
@@ -183,20 +187,19 @@ func (p *Planner) planStep(g *Graph, n *Node, scope *dsl.Scope, skipped map[int]
 	if ps.Skip != "" {
 		skipped[n.ID] = n.Addr
 		// Still evaluated, for its type errors: a skipped step may run next time.
-		_, idiags := p.planInputs(g, n, scope, as, staticEach(s))
-		return []*PlannedStep{ps}, append(diags, idiags...)
+		*jobs = append(*jobs, p.inputJob(g, n, scope, as, staticEach(s), nil))
+		return []*PlannedStep{ps}, diags
 	}
 	if s.ForEach == nil {
-		inputs, idiags := p.planInputs(g, n, scope, as, nil)
-		ps.Inputs = inputs
-		return []*PlannedStep{ps}, append(diags, idiags...)
+		*jobs = append(*jobs, p.inputJob(g, n, scope, as, nil, ps))
+		return []*PlannedStep{ps}, diags
 	}
-	return p.expand(g, n, scope, as, ps, diags)
+	return p.expand(g, n, scope, as, ps, diags, jobs)
 }
 
 // expand plans each for_each item as its own step when the collection is
 // known, and the step once with unknown inputs otherwise.
-func (p *Planner) expand(g *Graph, n *Node, scope *dsl.Scope, as *dsl.ActionSchema, ps *PlannedStep, diags hcl.Diagnostics) ([]*PlannedStep, hcl.Diagnostics) {
+func (p *Planner) expand(g *Graph, n *Node, scope *dsl.Scope, as *dsl.ActionSchema, ps *PlannedStep, diags hcl.Diagnostics, jobs *[]*inputJob) ([]*PlannedStep, hcl.Diagnostics) {
 	fe, fdiags := scope.Eval(n.Step.ForEach, cty.DynamicPseudoType, nil)
 	diags = append(diags, fdiags...)
 	items, idiags := dsl.ForEachItems(fe, n.Step.ForEach.Range())
@@ -206,9 +209,8 @@ func (p *Planner) expand(g *Graph, n *Node, scope *dsl.Scope, as *dsl.ActionSche
 	}
 	if items == nil {
 		ps.ForEach = render(g, n.Config, cty.DynamicVal, n.Step.ForEach)
-		inputs, idiags := p.planInputs(g, n, scope, as, staticEach(n.Step))
-		ps.Inputs = inputs
-		return []*PlannedStep{ps}, append(diags, idiags...)
+		*jobs = append(*jobs, p.inputJob(g, n, scope, as, staticEach(n.Step), ps))
+		return []*PlannedStep{ps}, diags
 	}
 	keys := dsl.SortedItemKeys(items)
 	ps.Items = keys
@@ -231,9 +233,7 @@ func (p *Planner) expand(g *Graph, n *Node, scope *dsl.Scope, as *dsl.ActionSche
 				item.Skip = "when is false"
 			}
 		}
-		inputs, idiags := p.planInputs(g, n, scope, as, each)
-		diags = append(diags, idiags...)
-		item.Inputs = inputs
+		*jobs = append(*jobs, p.inputJob(g, n, scope, as, each, &item))
 		out = append(out, &item)
 	}
 	return out, diags
@@ -268,6 +268,51 @@ func upstreamSkip(g *Graph, n *Node, skipped map[int]string) string {
 		}
 	}
 	return ""
+}
+
+// inputJob is the evaluation of one step's (or item's) inputs. The plan
+// decides skips and expansions in order, then evaluates every step's
+// inputs in parallel: that is most of the work, and each is independent.
+type inputJob struct {
+	run   func() ([]*PlannedValue, hcl.Diagnostics)
+	into  *PlannedStep // nil when only the diagnostics matter
+	diags hcl.Diagnostics
+}
+
+func (p *Planner) inputJob(g *Graph, n *Node, scope *dsl.Scope, as *dsl.ActionSchema, each *dsl.Extra, into *PlannedStep) *inputJob {
+	return &inputJob{into: into, run: func() ([]*PlannedValue, hcl.Diagnostics) {
+		return p.planInputs(g, n, scope, as, each)
+	}}
+}
+
+// runInputJobs runs the jobs on every core and returns their diagnostics
+// in job order, so output stays deterministic.
+func runInputJobs(jobs []*inputJob) hcl.Diagnostics {
+	var wg sync.WaitGroup
+	next := make(chan *inputJob)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range next {
+				inputs, diags := j.run()
+				j.diags = diags
+				if j.into != nil {
+					j.into.Inputs = inputs
+				}
+			}
+		}()
+	}
+	for _, j := range jobs {
+		next <- j
+	}
+	close(next)
+	wg.Wait()
+	var diags hcl.Diagnostics
+	for _, j := range jobs {
+		diags = append(diags, j.diags...)
+	}
+	return diags
 }
 
 // planInputs evaluates the action's inputs and renders each top-level one.
