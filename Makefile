@@ -15,8 +15,17 @@ EXAMPLES  := $(wildcard runbooks/examples/*/)
 
 all: build
 
+# The bundled providers (plugins/NAME/cmd/runbook-provider-NAME) are built
+# beside the runbook binary, the last place runbook looks for plugins.
+PROVIDER_MAINS := $(wildcard plugins/*/cmd/runbook-provider-*/main.go)
+
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/runbook ./cmd/runbook
+	@for main in $(PROVIDER_MAINS); do \
+		dir=$$(dirname $$main); name=$$(basename $$dir); \
+		echo "$(GO) build -o $(BIN)/$$name ./$$dir"; \
+		$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/$$name ./$$dir || exit 1; \
+	done
 
 # The test command CI runs: static checks, every test, then the decoder fuzzer.
 test: fmt-check vet unit fuzz

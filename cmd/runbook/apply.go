@@ -21,6 +21,7 @@ import (
 	"github.com/runbook-dev/runbook/internal/state/local"
 	"github.com/runbook-dev/runbook/internal/ui"
 	"github.com/runbook-dev/runbook/plugins/core"
+	"github.com/runbook-dev/runbook/plugins/host"
 	"github.com/runbook-dev/runbook/plugins/provider"
 	"github.com/runbook-dev/runbook/runbook"
 )
@@ -98,6 +99,11 @@ func (o *applyOptions) run(s *streams, args []string) error {
 	if err != nil {
 		return err
 	}
+	h, err := ss.providers(cfg, o.verbose)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = h.Close() }()
 	backend, sealer, err := openState(o.stateDir, cfg.Dir)
 	if err != nil {
 		return err
@@ -110,7 +116,7 @@ func (o *applyOptions) run(s *streams, args []string) error {
 	defer stop()
 	view := o.view(s)
 	eng := &runbook.Engine{
-		Schemas: schemas(), Providers: providerFactory(o.autoApprove, view), Backend: backend, Sealer: sealer,
+		Schemas: h.Schemas(), Providers: providerFactory(h, o.autoApprove, view), Backend: backend, Sealer: sealer,
 		Observer: view, Confirm: terminalConfirm(s, view),
 	}
 	res, diags, err := eng.Apply(runCtx, cfg, runbook.ApplyOptions{
@@ -332,13 +338,14 @@ func terminalConfirm(s *streams, v view) func(ctx context.Context, step, message
 	}
 }
 
-// providerFactory starts providers by name: core in-process for now.
-func providerFactory(autoApprove bool, v view) runbook.ProviderFactory {
+// providerFactory starts providers by name: core in-process, with the
+// operator's approver; the others as plugins, through the host.
+func providerFactory(h *host.Host, autoApprove bool, v view) runbook.ProviderFactory {
 	return func(ctx context.Context, name string) (provider.Provider, error) {
 		if name == "core" {
 			return core.New(core.Options{Approver: approver(autoApprove, v)}), nil
 		}
-		return nil, fmt.Errorf("no provider named %q is installed", name)
+		return h.Provider(ctx, name)
 	}
 }
 

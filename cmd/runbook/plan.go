@@ -52,7 +52,12 @@ func (o *planOptions) run(s *streams, path string) error {
 	if diags.HasErrors() {
 		return ss.report(diags)
 	}
-	planner := &runbook.Planner{Schemas: schemas()}
+	h, err := ss.providers(cfg, false)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = h.Close() }()
+	planner := &runbook.Planner{Schemas: h.Schemas()}
 	plan, _, pdiags := planner.Plan(cfg, vars)
 	if err := ss.report(append(diags, pdiags...)); err != nil {
 		return err

@@ -10,7 +10,6 @@ import (
 
 	"github.com/runbook-dev/runbook/dsl"
 	"github.com/runbook-dev/runbook/internal/ui"
-	"github.com/runbook-dev/runbook/plugins/core"
 )
 
 // version is set by the Makefile through -ldflags.
@@ -42,13 +41,10 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newRunsCommand(s),
 		newOutputCommand(s),
 		newSimCommand(s),
+		newInitCommand(s),
+		newProvidersCommand(s),
 	)
 	return root
-}
-
-// schemas is every provider schema the CLI knows.
-func schemas() dsl.SchemaSource {
-	return dsl.Schemas{"core": core.Schema()}
 }
 
 // session loads one runbook and prints diagnostics against its sources.

@@ -20,7 +20,10 @@ func newValidateCommand(s *streams) *cobra.Command {
 			ss := newSession(s)
 			cfg, diags := ss.loader.Load(pathArg(args))
 			if !diags.HasErrors() {
-				diags = append(diags, runbook.ValidateAll(cfg, schemas())...)
+				h := providerHost(s, cfg, "", false)
+				defer func() { _ = h.Close() }()
+				diags = append(diags, h.Verify()...)
+				diags = append(diags, runbook.ValidateAll(cfg, h.Schemas())...)
 			}
 			if err := ss.report(diags); err != nil {
 				return err

@@ -832,7 +832,7 @@ func (s *suite) testPlanUnknown(t *testing.T) {
 	})
 	t.Run("unknown inputs at Apply", func(t *testing.T) {
 		path := filepath.Join(dir, "apply")
-		applyErr(t, p, s.request(t, "touch", map[string]cty.Value{"path": cty.StringVal(path), "content": cty.UnknownVal(cty.String)}))
+		_ = applyErr(t, p, s.request(t, "touch", map[string]cty.Value{"path": cty.StringVal(path), "content": cty.UnknownVal(cty.String)}))
 		untouched(t, path)
 	})
 }

@@ -111,8 +111,8 @@ type (
 		X string `cty:"x" type:"sett(string)"`
 	}
 	badUnexp struct {
-		x string `cty:"x"`
-	} //nolint:unused
+		x string `cty:"x"` //nolint:unused // the SDK must refuse an unexported field
+	}
 	badDup struct {
 		X, Y string `cty:"x"`
 	}
