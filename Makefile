@@ -9,7 +9,6 @@ GOBIN     := $(shell $(GO) env GOPATH)/bin
 GOLANGCI  := $(GOBIN)/golangci-lint
 GOLANGCI_VERSION := v2.15.0
 FUZZTIME  ?= 20s
-EXAMPLES  := $(wildcard runbooks/examples/*/)
 
 .PHONY: all build test unit fuzz vet fmt-check demo bench lint generate clean
 
@@ -43,21 +42,11 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-# The demo applies the local examples for real (state in each runbook's
-# .runbook/), shows the history, then validates and plans the examples whose
-# providers are not built yet, with their drill.vars.hcl.
-APPLIED := runbooks/examples/hello runbooks/examples/local-backup
+# The demo (.ci/demo) applies the local examples and the manager runbooks
+# (against `runbook sim manager`) for real, shows their history, and plans
+# the examples whose providers are not all built yet.
 demo: build
-	@for d in $(APPLIED); do \
-		echo "==> runbook apply --auto-approve $$d"; $(BIN)/runbook apply --auto-approve $$d || exit 1; \
-		echo "==> runbook runs show last --state-dir $$d/.runbook"; $(BIN)/runbook runs show last --state-dir $$d/.runbook || exit 1; \
-	done
-	@for d in $(filter-out $(addsuffix /,$(APPLIED)),$(EXAMPLES)); do \
-		vars=""; [ -f $$d/drill.vars.hcl ] && vars="-var-file $$d/drill.vars.hcl"; \
-		echo "==> runbook validate $$d"; $(BIN)/runbook validate $$d || exit 1; \
-		echo "==> runbook plan $$vars $$d"; \
-		RUNBOOK_VAR_admin_password=admin $(BIN)/runbook plan $$vars $$d || exit 1; \
-	done
+	@BIN=$(BIN) .ci/demo
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/zclconf/go-cty/cty"
 
@@ -23,6 +24,7 @@ type priorUnit struct {
 	digest    string
 	midFlight bool // started and never ended: the process died during it
 	attempt   int
+	started   time.Time // when the interrupted attempt began, for Check
 }
 
 // openJournal starts a new run's journal, or reopens the one being resumed
@@ -93,7 +95,7 @@ func (r *run) loadPrior(recs []state.Record) error {
 			}
 		case state.StepStarted, state.AttemptStarted:
 			p := r.priorFor(rec.Step)
-			p.midFlight, p.attempt, p.status = true, rec.Attempt, Running
+			p.midFlight, p.attempt, p.status, p.started = true, rec.Attempt, Running, rec.Time
 		case state.StepSucceeded:
 			vals, err := decodeValues(rec.Values, r.e.Sealer)
 			if err != nil {
@@ -203,7 +205,7 @@ func (r *run) interrupted(ctx context.Context, u *unit, p provider.Provider, as 
 		return cty.NilVal, false, ""
 	}
 	raw, paths := unmarkInputs(inputs)
-	resp, err := p.Check(ctx, &provider.CheckRequest{Request: provider.Request{
+	resp, err := p.Check(ctx, &provider.CheckRequest{Started: prior.started, Request: provider.Request{
 		Action: u.nr.n.Step.Action.Action, Inputs: raw, SensitivePaths: paths, RunID: r.id, Step: u.addr,
 	}})
 	switch {

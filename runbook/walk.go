@@ -54,6 +54,9 @@ type nodeRun struct {
 	counts  map[StepStatus]int
 	failMsg string
 	started time.Time
+	// unknownItems: a dry-run walked the step once for a collection it
+	// could not predict.
+	unknownItems bool
 }
 
 // unit is one execution: a step, or one item of a for_each step.
@@ -343,6 +346,12 @@ func (r *run) expand(nr *nodeRun, scope *dsl.Scope) ([]*unit, string) {
 		return nil, diagMessage(diags)
 	}
 	if items == nil {
+		if r.opts.DryRun {
+			// The collection comes from a predicted output: walk the step
+			// once with an unknown item so that what follows is planned too.
+			return []*unit{{nr: nr, addr: n.Addr + "[*]",
+				each: &dsl.Extra{Each: &dsl.Each{Key: cty.UnknownVal(cty.String), Value: cty.DynamicVal}}}}, ""
+		}
 		return nil, "for_each is not known"
 	}
 	var units []*unit
@@ -373,7 +382,11 @@ func (r *run) unitEnded(res *unitResult) {
 		}
 		rec.Type, rec.Values, rec.Digest = state.StepSucceeded, vals, stepDigest(nr.n, r.sources)
 		if res.u.each != nil {
-			nr.items[res.u.each.Each.Key.AsString()] = res.outputs
+			if key := res.u.each.Each.Key; key.IsKnown() {
+				nr.items[key.AsString()] = res.outputs
+			} else {
+				nr.unknownItems = true
+			}
 		}
 	case Failed:
 		rec.Type = state.StepFailed
@@ -414,7 +427,11 @@ func (r *run) closeNode(nr *nodeRun) {
 		status = Skipped
 	}
 	if nr.n.Step.ForEach != nil {
-		r.store.set(nr.n.Addr, itemsObject(nr.items))
+		value := itemsObject(nr.items)
+		if nr.unknownItems {
+			value = cty.DynamicVal // a dry-run's unknown collection
+		}
+		r.store.set(nr.n.Addr, value)
 		rec := &state.Record{Type: recordFor(status), Step: nr.n.Addr, Message: nr.failMsg}
 		r.pending = append(r.pending, rec)
 		r.emit(Event{Type: EventStepFinished, Step: nr.n.Addr, Action: nr.n.Step.Action.String(), Status: status,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/runbook-dev/runbook/internal/state/local"
 	"github.com/runbook-dev/runbook/internal/ui"
@@ -16,6 +17,7 @@ type historyOptions struct {
 	stateDir string
 	json     bool
 	run      string
+	raw      bool
 }
 
 func (o *historyOptions) flags(cmd *cobra.Command) {
@@ -56,6 +58,7 @@ func newOutputCommand(s *streams) *cobra.Command {
 	}
 	o.flags(cmd)
 	cmd.Flags().StringVar(&o.run, "run", "last", "the run to read")
+	cmd.Flags().BoolVar(&o.raw, "raw", false, "print a string output as is, without quotes, for scripts")
 	return cmd
 }
 
@@ -132,6 +135,9 @@ func (o *historyOptions) output(s *streams, args []string) error {
 		if !ok {
 			return fmt.Errorf("run %s has no output named %q", v.Info.ID, args[0])
 		}
+		if o.raw {
+			return rawOutput(s, args[0], val)
+		}
 		fmt.Fprintln(s.out, ui.OutputValue(val))
 		return nil
 	}
@@ -146,4 +152,23 @@ func writeJSON(s *streams, v any) error {
 	enc := json.NewEncoder(s.out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// rawOutput prints a known, non-sensitive string, number or bool bare.
+func rawOutput(s *streams, name string, v cty.Value) error {
+	switch {
+	case v.IsMarked():
+		return fmt.Errorf("output %q is sensitive; -raw does not print it", name)
+	case !v.IsWhollyKnown() || v.IsNull():
+		return fmt.Errorf("output %q has no value", name)
+	case v.Type() == cty.String:
+		fmt.Fprintln(s.out, v.AsString())
+	case v.Type() == cty.Number:
+		fmt.Fprintln(s.out, v.AsBigFloat().Text('f', -1))
+	case v.Type() == cty.Bool:
+		fmt.Fprintln(s.out, v.True())
+	default:
+		return fmt.Errorf("output %q is a %s; -raw prints strings, numbers and bools (use -json)", name, v.Type().FriendlyName())
+	}
+	return nil
 }
