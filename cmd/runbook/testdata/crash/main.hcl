@@ -20,13 +20,21 @@ step "a" {
   idempotent = true
 }
 
+# An idempotent action: its start is journaled without waiting for the
+# sync, so the crash points also cover records still queued when killed.
+step "nap" {
+  action     = core.sleep
+  duration   = "0s"
+  depends_on = [step.a]
+}
+
 step "fan" {
   for_each   = toset(["x", "y", "z"])
   action     = core.exec
   command    = [local.mark, var.log, "fan-${each.key}"]
   shell      = true
   idempotent = true
-  depends_on = [step.a]
+  depends_on = [step.nap]
 }
 
 step "join" {
