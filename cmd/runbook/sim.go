@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	simmanager "github.com/runbook-dev/runbook/internal/sim/manager"
+	simopenstack "github.com/runbook-dev/runbook/internal/sim/openstack"
 )
 
 // newSimCommand serves the simulators used by tests, `make demo` and DR
@@ -17,6 +18,17 @@ func newSimCommand(s *streams) *cobra.Command {
 		DisableFlagParsing: true, // the simulator parses its own flags
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if code := simmanager.Main(args, s.out); code != 0 {
+				return exitCode(code)
+			}
+			return nil
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use:                "openstack [--listen ADDR] [--estate FILE]",
+		Short:              "Simulate an OpenStack cloud (Keystone v3, Nova, Neutron)",
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if code := simopenstack.Main(args, s.out); code != 0 {
 				return exitCode(code)
 			}
 			return nil

@@ -1,0 +1,338 @@
+package openstack
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+)
+
+// RequestRecord is one API request as GET /_sim/requests reports it. It
+// never holds tokens, passwords or bodies; query values whose names look
+// secret are replaced by "REDACTED".
+type RequestRecord struct {
+	Method string              `json:"method"`
+	Path   string              `json:"path"`
+	Query  map[string][]string `json:"query,omitempty"`
+	Status int                 `json:"status"`
+	Time   time.Time           `json:"time"`
+	// Service is identity, compute, network, image or placement.
+	Service string `json:"service,omitempty"`
+	// Microversion is the Nova microversion the request was served at.
+	Microversion string `json:"microversion,omitempty"`
+	// Auth is "token" when the request carried X-Auth-Token.
+	Auth string `json:"auth,omitempty"`
+	// Fault names what the simulator did instead of answering normally:
+	// "error", "drop" or "latency".
+	Fault   string `json:"fault,omitempty"`
+	Dropped bool   `json:"dropped,omitempty"`
+}
+
+const maxRecords = 100_000
+
+func (s *Server) record(r RequestRecord) {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	if len(s.log) >= maxRecords {
+		s.log = s.log[1:]
+	}
+	s.log = append(s.log, r)
+}
+
+// Requests returns a copy of the request log.
+func (s *Server) Requests() []RequestRecord {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	return append([]RequestRecord(nil), s.log...)
+}
+
+func authKind(r *http.Request) string {
+	if r.Header.Get("X-Auth-Token") != "" {
+		return "token"
+	}
+	return ""
+}
+
+func redactQuery(q url.Values) map[string][]string {
+	if len(q) == 0 {
+		return nil
+	}
+	out := map[string][]string{}
+	for k, vs := range q {
+		lk := strings.ToLower(k)
+		if strings.Contains(lk, "password") || strings.Contains(lk, "token") || strings.Contains(lk, "secret") {
+			out[k] = []string{"REDACTED"}
+			continue
+		}
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+// Faults is what POST /_sim/faults installs (it replaces the previous set;
+// POST {} clears). Decisions are drawn from a generator seeded with Seed
+// (default Options.Seed), so the same requests in the same order meet the
+// same faults.
+type Faults struct {
+	Seed  uint64      `json:"seed,omitempty"`
+	Rules []FaultRule `json:"rules,omitempty"`
+	// FailEvacuations makes evacuations of these servers (id or name)
+	// started from now on end in ERROR with the given fault message (""
+	// for a default one).
+	FailEvacuations map[string]string `json:"fail_evacuations,omitempty"`
+	// HostStates sets the heartbeat of compute hosts when installed:
+	// "down" is a host failure (its nova-compute service is reported down
+	// and work sent to it waits), "up" brings it back.
+	HostStates map[string]string `json:"host_states,omitempty"`
+}
+
+// FaultRule applies to API requests whose path starts with PathPrefix (and
+// whose method is Method, when set). Each matching request draws, in order:
+// a drop with probability DropRate (the connection is hijacked and closed),
+// else an error with probability ErrorRate (status ErrorStatus, default
+// 500). Latency is added before either. Times > 0 limits how many requests
+// the rule affects.
+type FaultRule struct {
+	PathPrefix  string  `json:"path_prefix"`
+	Method      string  `json:"method,omitempty"`
+	ErrorRate   float64 `json:"error_rate,omitempty"`
+	ErrorStatus int     `json:"error_status,omitempty"`
+	DropRate    float64 `json:"drop_rate,omitempty"`
+	Latency     string  `json:"latency,omitempty"`
+	Times       int     `json:"times,omitempty"`
+}
+
+type appliedFault struct {
+	kind    string // "error", "drop", "latency"
+	status  int
+	latency time.Duration
+}
+
+// pickFault decides what the fault rules do to this request.
+func (s *Server) pickFault(r *http.Request) *appliedFault {
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	for i, rule := range s.faults.Rules {
+		if !strings.HasPrefix(r.URL.Path, rule.PathPrefix) || (rule.Method != "" && !strings.EqualFold(rule.Method, r.Method)) {
+			continue
+		}
+		if rule.Times > 0 && s.uses[i] >= rule.Times {
+			continue
+		}
+		f := &appliedFault{}
+		if rule.Latency != "" {
+			f.latency, _ = time.ParseDuration(rule.Latency)
+			if f.latency > 0 {
+				f.kind = "latency"
+			}
+		}
+		switch {
+		case rule.DropRate > 0 && s.faultRNG.Float64() < rule.DropRate:
+			f.kind = "drop"
+		case rule.ErrorRate > 0 && s.faultRNG.Float64() < rule.ErrorRate:
+			f.kind = "error"
+			f.status = rule.ErrorStatus
+			if f.status == 0 {
+				f.status = http.StatusInternalServerError
+			}
+		}
+		if f.kind == "" {
+			continue
+		}
+		s.uses[i]++
+		return f
+	}
+	return nil
+}
+
+// evacuationFailure returns the injected fault message for an evacuation of
+// srv, if any.
+func (s *Server) evacuationFailure(srv *server) (string, bool) {
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	for _, key := range []string{srv.id, srv.name} {
+		if msg, ok := s.faults.FailEvacuations[key]; ok {
+			if msg == "" {
+				msg = "Simulated evacuation failure: the instance could not be rebuilt on the destination host."
+			}
+			return msg, true
+		}
+	}
+	return "", false
+}
+
+// faultResponse is what an injected 5xx looks like: the service's own 500,
+// or the load balancer's page for the gateway errors.
+func faultResponse(svc string, status int) *response {
+	switch status {
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		text := map[int]string{
+			502: "The server returned an invalid or incomplete response.",
+			503: "No server is available to handle this request.",
+			504: "The server didn't respond in time.",
+		}[status]
+		body := fmt.Sprintf("<html><body><h1>%d %s</h1>\n%s\n</body></html>\n", status, http.StatusText(status), text)
+		return &response{status: status, raw: []byte(body), ctype: "text/html"}
+	}
+	switch svc {
+	case svcCompute:
+		return novaError(status, "Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API log if possible.\n<class 'nova.exception.SimulatedFault'>")
+	case svcNetwork:
+		return neutronError(status, "HTTPInternalServerError", "Request Failed: internal server error while processing your request.")
+	case svcIdentity:
+		return keystoneError(status, "Internal Server Error", "An unexpected error prevented the server from fulfilling your request.")
+	}
+	return webobError(status, "The server has either erred or is incapable of performing the requested operation.")
+}
+
+// serveControl answers /_sim/requests, /_sim/faults and /_sim/reset. They
+// need no authentication and are never logged.
+func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
+	writeJSON := func(status int, v any) {
+		b, _ := json.MarshalIndent(v, "", "  ")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = w.Write(append(b, '\n'))
+	}
+	fail := func(status int, msg string) {
+		writeJSON(status, map[string]any{"error": map[string]any{"code": status, "message": msg}})
+	}
+	switch strings.TrimSuffix(r.URL.Path, "/") {
+	case "/_sim/requests":
+		if r.Method != http.MethodGet {
+			fail(http.StatusMethodNotAllowed, "GET only")
+			return
+		}
+		reqs := s.Requests()
+		if reqs == nil {
+			reqs = []RequestRecord{}
+		}
+		writeJSON(http.StatusOK, reqs)
+	case "/_sim/faults":
+		switch r.Method {
+		case http.MethodGet:
+			s.faultMu.Lock()
+			f := s.faults
+			s.faultMu.Unlock()
+			writeJSON(http.StatusOK, f)
+		case http.MethodPost, http.MethodPut:
+			var f Faults
+			dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+				fail(http.StatusBadRequest, "faults: "+err.Error())
+				return
+			}
+			if err := s.SetFaults(f); err != nil {
+				fail(http.StatusBadRequest, err.Error())
+				return
+			}
+			writeJSON(http.StatusOK, f)
+		default:
+			fail(http.StatusMethodNotAllowed, "GET or POST")
+		}
+	case "/_sim/reset":
+		if r.Method != http.MethodPost {
+			fail(http.StatusMethodNotAllowed, "POST only")
+			return
+		}
+		s.Reset()
+		writeJSON(http.StatusOK, map[string]any{"status": "reset"})
+	default:
+		fail(http.StatusNotFound, "unknown control endpoint "+r.URL.Path)
+	}
+}
+
+// SetFaults installs a fault set (what POST /_sim/faults does).
+func (s *Server) SetFaults(f Faults) error {
+	for i, rule := range f.Rules {
+		if rule.Latency != "" {
+			if d, err := time.ParseDuration(rule.Latency); err != nil || d < 0 {
+				return fmt.Errorf("faults: rules[%d].latency %q is not a duration", i, rule.Latency)
+			}
+		}
+		if rule.ErrorRate < 0 || rule.ErrorRate > 1 || rule.DropRate < 0 || rule.DropRate > 1 {
+			return fmt.Errorf("faults: rules[%d]: rates are between 0 and 1", i)
+		}
+		if rule.ErrorStatus != 0 && (rule.ErrorStatus < 500 || rule.ErrorStatus > 599) {
+			return fmt.Errorf("faults: rules[%d].error_status %d is not a 5xx", i, rule.ErrorStatus)
+		}
+	}
+	hosts := make([]string, 0, len(f.HostStates))
+	for h, state := range f.HostStates {
+		if state != "up" && state != "down" {
+			return fmt.Errorf("faults: host_states[%q] = %q: want up or down", h, state)
+		}
+		hosts = append(hosts, h)
+	}
+	sort.Strings(hosts)
+	if len(hosts) > 0 {
+		s.mu.Lock()
+		now := s.clock.Now().UTC()
+		s.st.advance(now)
+		for _, h := range hosts {
+			if s.st.host(h) == nil {
+				s.mu.Unlock()
+				return fmt.Errorf("faults: host_states: no host %q", h)
+			}
+		}
+		for _, h := range hosts {
+			s.st.setHeartbeat(h, f.HostStates[h] == "up", now)
+		}
+		s.mu.Unlock()
+	}
+	seed := f.Seed
+	if seed == 0 {
+		seed = s.opts.Seed
+	}
+	s.faultMu.Lock()
+	s.faults = f
+	s.faultRNG = rand.New(rand.NewPCG(seed, 0x6661756c7473))
+	s.uses = map[int]int{}
+	s.faultMu.Unlock()
+	return nil
+}
+
+// setHeartbeat makes a compute host fail (alive false) or come back.
+func (st *state) setHeartbeat(name string, alive bool, now time.Time) {
+	h := st.host(name)
+	if h == nil || h.svc.heartbeat == alive {
+		return
+	}
+	h.svc.updatedAt = h.svc.lastBeat(now)
+	h.svc.heartbeat = alive
+	if alive {
+		// nova-compute's startup: evacuations away from it complete.
+		for _, m := range st.migrations {
+			if m.source == name && m.status == "done" {
+				m.status, m.updated = "completed", now
+			}
+		}
+		st.wake(name, now)
+	}
+}
+
+// reportInterval is Nova's report_interval: services heartbeat every 10s.
+const reportInterval = 10 * time.Second
+
+// lastBeat is the service's updated_at: the last heartbeat, frozen while it
+// is down.
+func (sv *service) lastBeat(now time.Time) time.Time {
+	if !sv.heartbeat {
+		return sv.updatedAt
+	}
+	if t := now.Truncate(reportInterval); t.After(sv.updatedAt) {
+		return t
+	}
+	return sv.updatedAt
+}
+
+// Reset puts the cloud back to its initial estate and clears tokens, faults
+// and the request log (what POST /_sim/reset does).
+func (s *Server) Reset() { s.reset() }
