@@ -117,7 +117,11 @@ func oneLine(s string) string {
 func OutputList(vals map[string]cty.Value) []*runbook.PlannedValue {
 	var out []*runbook.PlannedValue
 	for name, v := range vals {
-		out = append(out, &runbook.PlannedValue{Name: name, Display: OutputValue(v)})
+		pv := &runbook.PlannedValue{Name: name, Display: OutputValue(v)}
+		if v.IsWhollyKnown() && !v.ContainsMarked() && !v.IsMarked() {
+			pv.Value = v
+		}
+		out = append(out, pv)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out

@@ -76,7 +76,7 @@ func stepStarted(e runbook.Event) string {
 
 func (v *LogView) stepFinished(e runbook.Event) {
 	msg := fmt.Sprintf("Task %s %s", e.Status, e.Step)
-	if e.Items != nil {
+	if len(e.Items) > 0 {
 		msg += " " + countsText(e.Items)
 	}
 	if e.Message != "" {
@@ -204,7 +204,17 @@ func Outputs(w io.Writer, outs []*runbook.PlannedValue) {
 	}
 	fmt.Fprintln(w, "\nOutputs:")
 	fmt.Fprintln(w)
+	var tables []*runbook.PlannedValue
 	for _, o := range outs {
+		if _, rows, ok := objectTable(o.Value); ok {
+			fmt.Fprintf(w, "  %-*s = (%d rows, below)\n", width, o.Name, len(rows))
+			tables = append(tables, o)
+			continue
+		}
 		fmt.Fprintf(w, "  %-*s = %s\n", width, o.Name, indentRest(o.Display, width+5))
+	}
+	for _, o := range tables {
+		cols, rows, _ := objectTable(o.Value)
+		writeTable(w, o.Name, cols, rows)
 	}
 }
