@@ -19,7 +19,7 @@ func objectTable(v cty.Value) (cols []string, rows [][]string, ok bool) {
 		return nil, nil, false
 	}
 	ty := v.Type()
-	if !(ty.IsListType() || ty.IsTupleType() || ty.IsSetType()) || v.LengthInt() == 0 {
+	if !ty.IsListType() && !ty.IsTupleType() && !ty.IsSetType() || v.LengthInt() == 0 {
 		return nil, nil, false
 	}
 	for it := v.ElementIterator(); it.Next(); {
