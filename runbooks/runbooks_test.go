@@ -27,6 +27,7 @@ import (
 	"github.com/runbook-dev/runbook/internal/state/local"
 	"github.com/runbook-dev/runbook/plugins/core"
 	"github.com/runbook-dev/runbook/plugins/manager"
+	"github.com/runbook-dev/runbook/plugins/openstack"
 	"github.com/runbook-dev/runbook/plugins/provider"
 	"github.com/runbook-dev/runbook/runbook"
 )
@@ -46,7 +47,11 @@ func schemas(t testing.TB) dsl.Schemas {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dsl.Schemas{"core": core.Schema(), "manager": ms}
+	ops, err := openstack.New().Schema(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dsl.Schemas{"core": core.Schema(), "manager": ms, "openstack": ops}
 }
 
 // TestValidate: every shipped runbook (and example) loads and validates

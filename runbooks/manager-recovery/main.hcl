@@ -24,27 +24,53 @@ runbook "manager-recovery" {
 }
 
 locals {
-  manager_url = "https://${var.floating_ip}"
+  # The new VM answers on the floating IP; a drill points manager_endpoint at
+  # `runbook sim manager` instead.
+  manager_url = var.manager_endpoint != "" ? var.manager_endpoint : "https://${var.floating_ip}"
+  # With auth_url the cloud is reached with these credentials, else through
+  # the clouds.yaml entries cloud and admin_cloud.
+  os_direct   = var.auth_url != null
+  os_password = var.os_password != null ? var.os_password : var.admin_password
 }
 
 provider "openstack" {
-  cloud = var.cloud
+  cloud               = local.os_direct ? null : var.cloud
+  auth_url            = var.auth_url
+  username            = local.os_direct ? var.username : null
+  password            = local.os_direct ? local.os_password : null
+  project_name        = local.os_direct ? var.project_name : null
+  user_domain_name    = local.os_direct ? var.domain : null
+  project_domain_name = local.os_direct ? var.domain : null
+  region              = var.region
+  insecure            = var.os_insecure
+  poll_interval       = var.poll_interval
 }
 
 # Pinning a server to a hypervisor (availability_zone = "nova:HOST") is an
-# admin operation in Nova, so server_create uses this second configuration.
+# admin operation in Nova, so server_create uses this second configuration
+# (with auth_url: the same credentials, which must then be an admin's).
 provider "openstack" {
-  alias = "admin"
-  cloud = var.admin_cloud
+  alias               = "admin"
+  cloud               = local.os_direct ? null : var.admin_cloud
+  auth_url            = var.auth_url
+  username            = local.os_direct ? var.username : null
+  password            = local.os_direct ? local.os_password : null
+  project_name        = local.os_direct ? var.project_name : null
+  user_domain_name    = local.os_direct ? var.domain : null
+  project_domain_name = local.os_direct ? var.domain : null
+  region              = var.region
+  insecure            = var.os_insecure
+  poll_interval       = var.poll_interval
 }
 
 provider "manager" {
-  endpoint = local.manager_url
-  username = var.manager_username
-  password = var.admin_password
-  tenant   = var.tenant
-  ca_file  = var.ca_file
-  insecure = var.insecure
+  endpoint      = local.manager_url
+  username      = var.manager_username
+  password      = var.admin_password
+  tenant        = var.tenant
+  ca_file       = var.ca_file
+  insecure      = var.insecure
+  poll_interval = var.poll_interval
 }
 
 step "old_server" {
@@ -121,7 +147,7 @@ step "manager_up" {
   action     = core.wait
   url        = "${local.manager_url}/api/v3.1/ok"
   insecure   = var.insecure
-  interval   = "10s"
+  interval   = var.wait_interval
   timeout    = "10m"
   depends_on = [step.attach_ip]
 }

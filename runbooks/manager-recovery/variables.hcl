@@ -116,3 +116,61 @@ variable "deployments" {
   description = "Deployments whose agents are reinstalled."
   default     = []
 }
+
+variable "manager_endpoint" {
+  type        = string
+  description = "URL of the new manager's REST API; empty means https://<floating_ip>. A drill sets it to `runbook sim manager`'s URL."
+  default     = ""
+}
+
+variable "auth_url" {
+  type        = string
+  description = "Keystone v3 URL. When set, the cloud is reached with username, os_password and project_name instead of the clouds.yaml entries cloud and admin_cloud."
+  default     = null
+}
+
+variable "username" {
+  type        = string
+  description = "OpenStack user (with auth_url); must be an admin to pin the new VM to pin_host."
+  default     = "admin"
+}
+
+variable "os_password" {
+  type        = string
+  description = "Password of username (with auth_url); admin_password when null. Set it with RUNBOOK_VAR_os_password."
+  default     = null
+  sensitive   = true
+}
+
+variable "project_name" {
+  type    = string
+  default = "admin"
+}
+
+variable "domain" {
+  type    = string
+  default = "Default"
+}
+
+variable "region" {
+  type    = string
+  default = ""
+}
+
+variable "os_insecure" {
+  type        = bool
+  description = "Skip TLS verification of the OpenStack endpoints (drills only)."
+  default     = false
+}
+
+variable "poll_interval" {
+  type        = string
+  description = "How often the providers poll the cloud and the manager while waiting."
+  default     = "2s"
+}
+
+variable "wait_interval" {
+  type        = string
+  description = "How often manager_up asks the new manager whether it is up."
+  default     = "10s"
+}
