@@ -323,3 +323,23 @@ func TestManagerRecoveryDryRun(t *testing.T) {
 		t.Errorf("the dry-run asked for approvals: %v", rd.mgr.approvals)
 	}
 }
+
+// TestManagerRecoveryWithFaults runs the recovery while both simulators
+// answer some requests with 5xx errors: the runbook's retry blocks carry
+// it to the end.
+func TestManagerRecoveryWithFaults(t *testing.T) {
+	rd := newRecoveryDrill(t)
+	rd.mgr.faults(simmanager.Faults{})
+	err := rd.os.SetFaults(simopenstack.Faults{Seed: 3, Rules: []simopenstack.FaultRule{
+		{PathPrefix: "/network/v2.0/floatingips", ErrorRate: 1, ErrorStatus: 503, Times: 1},
+		{PathPrefix: "/compute/v2.1/servers", Method: "GET", ErrorRate: 1, ErrorStatus: 503, Times: 1},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rd.apply(false)
+	r.finished(t)
+	if r.retried() == 0 {
+		t.Errorf("no step was retried: the faults did not bite\n%s", r.log)
+	}
+}

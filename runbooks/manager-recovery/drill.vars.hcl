@@ -23,3 +23,4 @@ insecure         = true
 deployments      = ["app-prod"]
 poll_interval    = "20ms"
 wait_interval    = "100ms"
+retry_delay      = "20ms"

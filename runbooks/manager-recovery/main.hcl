@@ -76,6 +76,10 @@ provider "manager" {
 step "old_server" {
   action = openstack.server_get
   server = var.manager_server
+  retry {
+    attempts = 6
+    delay    = var.retry_delay
+  }
 }
 
 step "detach_ip" {
@@ -84,7 +88,7 @@ step "detach_ip" {
   depends_on  = [step.old_server]
   retry {
     attempts = 6
-    delay    = "5s"
+    delay    = var.retry_delay
     backoff  = 2
   }
 }
@@ -95,7 +99,7 @@ step "detach_port" {
   port   = var.manager_port
   retry {
     attempts  = 6
-    delay     = "5s"
+    delay     = var.retry_delay
     backoff   = 2
     max_delay = "1m"
   }
@@ -107,6 +111,10 @@ step "terminate" {
   confirm    = "Delete the crashed manager VM ${var.manager_server}"
   timeout    = "5m"
   depends_on = [step.detach_ip, step.detach_port]
+  retry {
+    attempts = 4
+    delay    = var.retry_delay
+  }
 }
 
 # Creating the server on the manager's port attaches the port: the new VM gets
@@ -136,7 +144,7 @@ step "attach_ip" {
   depends_on  = [step.new_server]
   retry {
     attempts = 6
-    delay    = "5s"
+    delay    = var.retry_delay
     backoff  = 2
   }
 }
@@ -158,8 +166,8 @@ step "upload" {
   path        = var.snapshot_path
   depends_on  = [step.manager_up]
   retry {
-    attempts = 3
-    delay    = "10s"
+    attempts = 4
+    delay    = var.retry_delay
   }
 }
 
@@ -171,6 +179,12 @@ step "restore" {
   no_reboot            = var.no_reboot
   confirm              = "Restore snapshot ${var.snapshot_id} over the state of the new manager at ${var.floating_ip}"
   depends_on           = [step.upload]
+  # The provider adopts a restore already running rather than start one
+  # twice, so a retry after a 5xx is safe.
+  retry {
+    attempts = 4
+    delay    = var.retry_delay
+  }
   precondition {
     condition     = var.restore_certificates || !var.no_reboot
     error_message = "no_reboot = true needs restore_certificates = true; the manager refuses it otherwise."
@@ -184,8 +198,8 @@ step "restore_done" {
   timeout    = "15m"
   depends_on = [step.restore]
   retry {
-    attempts = 2
-    delay    = "30s"
+    attempts = 3
+    delay    = var.retry_delay
   }
 }
 
@@ -197,6 +211,10 @@ step "install_agents" {
   deployment_id = each.key
   parameters    = { install_agent_timeout = 300, stop_old_agent = false }
   depends_on    = [step.restore_done]
+  retry {
+    attempts = 4
+    delay    = var.retry_delay
+  }
 }
 
 # Whatever happened, record whether the manager answers: 200 when healthy,

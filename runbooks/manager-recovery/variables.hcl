@@ -174,3 +174,9 @@ variable "wait_interval" {
   description = "How often manager_up asks the new manager whether it is up."
   default     = "10s"
 }
+
+variable "retry_delay" {
+  type        = string
+  default     = "5s"
+  description = "First pause before retrying a step that failed on a transient error (it doubles up to each step's cap)."
+}
