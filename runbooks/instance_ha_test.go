@@ -16,6 +16,7 @@ import (
 	"github.com/runbook-dev/runbook/plugins/core"
 	"github.com/runbook-dev/runbook/plugins/openstack"
 	"github.com/runbook-dev/runbook/plugins/provider"
+	"github.com/runbook-dev/runbook/plugins/providertest"
 	"github.com/runbook-dev/runbook/runbook"
 )
 
@@ -24,6 +25,12 @@ const haRunbook = "instance-ha-evacuate"
 // haDrill runs instance-ha-evacuate against an OpenStack simulator seeded
 // with its drill estate (compute-1 down with 8 instances).
 func haDrill(t *testing.T, faults *simopenstack.Faults, dryRun bool, vars ...string) (*runbook.Result, *simopenstack.Server) {
+	return haDrillWith(t, func() provider.Provider { return openstack.New() }, faults, dryRun, vars...)
+}
+
+// haDrillWith is haDrill with the openstack provider given by newOS: in
+// process, or a plugin process.
+func haDrillWith(t *testing.T, newOS func() provider.Provider, faults *simopenstack.Faults, dryRun bool, vars ...string) (*runbook.Result, *simopenstack.Server) {
 	t.Helper()
 	est, err := simopenstack.LoadEstate(filepath.Join(haRunbook, "drill.estate.json"))
 	if err != nil {
@@ -72,7 +79,7 @@ func haDrill(t *testing.T, faults *simopenstack.Faults, dryRun bool, vars ...str
 			case "core":
 				return core.New(core.Options{Approver: func(context.Context, string) (string, error) { return "drill", nil }}), nil
 			case "openstack":
-				return openstack.New(), nil
+				return newOS(), nil
 			}
 			return nil, fmt.Errorf("no provider %q", name)
 		},
@@ -169,5 +176,24 @@ func TestInstanceHADryRun(t *testing.T) {
 		if slices.Contains([]string{"PUT", "PATCH", "DELETE"}, r.Method) || (r.Method == "POST" && r.Path != "/v3/auth/tokens") {
 			t.Errorf("dry-run sent %s %s", r.Method, r.Path)
 		}
+	}
+}
+
+// TestInstanceHAThroughPlugin runs the runbook with the openstack provider
+// as runbook does: a plugin process over go-plugin, with faults on Nova.
+func TestInstanceHAThroughPlugin(t *testing.T) {
+	bin, err := providertest.Build("github.com/runbook-dev/runbook/plugins/openstack/cmd/runbook-provider-openstack", t.TempDir(), "runbook-provider-openstack")
+	if err != nil {
+		t.Fatal(err)
+	}
+	faults := &simopenstack.Faults{Seed: 11, Rules: []simopenstack.FaultRule{
+		{PathPrefix: "/compute/v2.1/os-services", ErrorRate: 1, ErrorStatus: 503, Times: 1},
+	}}
+	res, _ := haDrillWith(t, func() provider.Provider { return providertest.Launch(t, bin) }, faults, false, "recovery_method=rh_priority")
+	if s := output(res, "status"); res.Status != runbook.RunFinished || s == cty.NilVal || s.AsString() != "finished" {
+		t.Fatalf("run %s, status %#v", res.Status, s)
+	}
+	if n := output(res, "vm_moves").LengthInt(); n != 8 {
+		t.Fatalf("%d moves, want 8", n)
 	}
 }
