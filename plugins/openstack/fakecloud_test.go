@@ -177,10 +177,13 @@ func (fc *fakeCloud) serve(w http.ResponseWriter, r *http.Request) {
 // token is the token fixture with its catalog pointed at the server, and
 // network and image entries shaped like its compute entry.
 func (fc *fakeCloud) token() string {
-	raw := fixture(fc.t, "identity", "token.json")
-	raw = strings.ReplaceAll(raw, "http://127.0.0.1:8774", fc.srv.URL+"/compute")
-	raw = strings.ReplaceAll(raw, "http://127.0.0.1:5000", fc.srv.URL+"/identity")
-	raw = strings.ReplaceAll(raw, "http://127.0.0.1:35357", fc.srv.URL+"/identity")
+	// One pass: replacing in turn would rewrite the server's own URL when
+	// its random port begins like a fixture's (50001 starts with 5000).
+	raw := strings.NewReplacer(
+		"http://127.0.0.1:8774", fc.srv.URL+"/compute",
+		"http://127.0.0.1:5000", fc.srv.URL+"/identity",
+		"http://127.0.0.1:35357", fc.srv.URL+"/identity",
+	).Replace(fixture(fc.t, "identity", "token.json"))
 	var m map[string]any
 	if err := json.Unmarshal([]byte(raw), &m); err != nil {
 		fc.t.Fatal(err)
