@@ -39,7 +39,7 @@ func applyApprove(ctx context.Context, c *call) (cty.Value, error) {
 	if c.p.opts.Approver == nil {
 		return cty.NilVal, provider.Errorf("%s", errNoApprover)
 	}
-	by, err := c.p.opts.Approver(ctx, c.red.redact(msg))
+	by, err := c.p.opts.Approver(ctx, c.red.Redact(msg))
 	if err != nil {
 		if ctx.Err() != nil {
 			return cty.NilVal, ctxError(ctx, "approval")

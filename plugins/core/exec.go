@@ -196,7 +196,7 @@ func (s *cmdSpec) describe(red *redactor) string {
 	if len(s.argv) == 0 {
 		return "command"
 	}
-	first := red.redact(s.argv[0])
+	first := red.Redact(s.argv[0])
 	if !s.shell {
 		return fmt.Sprintf("command %q", first)
 	}
@@ -211,7 +211,7 @@ func (s *cmdSpec) describe(red *redactor) string {
 
 // argvDisplay renders the argv actually executed, redacted and quoted.
 func argvDisplay(argv []string, red *redactor) string {
-	parts := red.redactAll(argv)
+	parts := redactAll(red, argv)
 	for i, p := range parts {
 		parts[i] = fmt.Sprintf("%q", p)
 	}
@@ -293,7 +293,7 @@ func runCommand(ctx context.Context, c *call, s *cmdSpec) (*cmdResult, error) {
 // startError explains why a command did not start. A missing program is
 // not retryable: retrying will not install it.
 func startError(s *cmdSpec, err error, red *redactor) error {
-	prog := red.redact(s.argv[0])
+	prog := red.Redact(s.argv[0])
 	if s.shell {
 		prog = "/bin/sh"
 	}

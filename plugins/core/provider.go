@@ -391,7 +391,7 @@ func (c *call) log(level, format string, args ...any) {
 	if c.events == nil {
 		return
 	}
-	msg := c.red.redact(fmt.Sprintf(format, args...))
+	msg := c.red.Redact(fmt.Sprintf(format, args...))
 	c.emit(provider.Event{Kind: provider.EventLog, Level: level, Message: msg})
 }
 
@@ -422,7 +422,7 @@ func (c *call) finishErr(err error) error {
 			pe.Retryable, pe.Attribute = inner.Retryable, inner.Attribute
 		}
 	}
-	if c == nil || c.red.empty() {
+	if c == nil || c.red.Empty() {
 		return pe
 	}
 	out := &provider.Error{Retryable: pe.Retryable, Attribute: pe.Attribute}
@@ -433,7 +433,7 @@ func (c *call) finishErr(err error) error {
 			msg = strings.TrimSuffix(msg, ": "+ce.Error())
 		}
 	}
-	out.Message = c.red.redact(msg)
+	out.Message = c.red.Redact(msg)
 	return out
 }
 

@@ -125,7 +125,7 @@ func applyWait(ctx context.Context, c *call) (cty.Value, error) {
 		wctx, cancel = context.WithTimeout(ctx, a.timeout)
 		defer cancel()
 	}
-	target := "url " + c.red.redact(urlString(a.url))
+	target := "url " + c.red.Redact(urlString(a.url))
 	if a.url == nil {
 		target = (&cmdSpec{argv: a.command}).describe(c.red)
 	}

@@ -94,6 +94,6 @@ func toProviderError(err error, red *redactor, prefix string) error {
 	if prefix != "" && !strings.HasPrefix(msg, prefix+":") {
 		msg = prefix + ": " + msg
 	}
-	out.Err = &redactedError{msg: red.redact(msg), err: err}
+	out.Err = &redactedError{msg: red.Redact(msg), err: err}
 	return out
 }

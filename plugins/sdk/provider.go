@@ -314,7 +314,7 @@ func (p *Provider) track(ctx context.Context) (context.Context, func()) {
 func (p *Provider) protect(red *redactor, f func() error) (err error) {
 	defer func() {
 		if x := recover(); x != nil {
-			p.Logger.Error("panic in provider code", "panic", red.redact(fmt.Sprint(x)), "stack", string(debug.Stack()))
+			p.Logger.Error("panic in provider code", "panic", red.Redact(fmt.Sprint(x)), "stack", string(debug.Stack()))
 			err = fmt.Errorf("internal error in the provider: panic: %v", x)
 		}
 	}()

@@ -1,9 +1,6 @@
 package sdk
 
 import (
-	"net/url"
-	"sort"
-	"strings"
 	"sync"
 
 	"github.com/zclconf/go-cty/cty"
@@ -35,7 +32,7 @@ type Reporter interface {
 }
 
 // Redacted is what a sensitive value reads in log lines and errors.
-const Redacted = "(sensitive)"
+const Redacted = provider.Redacted
 
 type reporter struct {
 	mu     sync.Mutex
@@ -53,11 +50,11 @@ func (r *reporter) Log(level Level, msg string) {
 	default:
 		level = LevelInfo
 	}
-	r.send(provider.Event{Kind: provider.EventLog, Level: string(level), Message: r.red.redact(msg)})
+	r.send(provider.Event{Kind: provider.EventLog, Level: string(level), Message: r.red.Redact(msg)})
 }
 
 func (r *reporter) Progress(done, total int64, unit string) {
-	r.send(provider.Event{Kind: provider.EventProgress, Done: done, Total: total, Unit: r.red.redact(unit)})
+	r.send(provider.Event{Kind: provider.EventProgress, Done: done, Total: total, Unit: r.red.Redact(unit)})
 }
 
 func (r *reporter) send(ev provider.Event) {
@@ -76,83 +73,18 @@ func (r *reporter) close() {
 	r.events = nil
 }
 
-// redactor replaces sensitive values in messages. It collects every string
-// and number at or below the sensitive paths of a request, below marked
-// values, and below attributes the schema declares sensitive, and replaces
-// each occurrence, longest first.
-type redactor struct {
-	replacer *strings.Replacer
-}
+// redactor replaces sensitive values in messages: the request's sensitive
+// paths and marks (provider.Redactor), plus every attribute the schema
+// declares sensitive.
+type redactor = provider.Redactor
 
 func newRedactor(v cty.Value, paths []cty.Path, si *structInfo) *redactor {
-	unmarked, marked := v.UnmarkDeepWithPaths()
-	var secrets []string
-	seen := map[string]bool{}
-	add := func(s string) {
-		if s != "" && !seen[s] {
-			seen[s] = true
-			secrets = append(secrets, s)
-		}
-	}
-	collect := func(v cty.Value) {
-		_ = cty.Walk(v, func(_ cty.Path, v cty.Value) (bool, error) {
-			if !v.IsKnown() || v.IsNull() {
-				return true, nil
-			}
-			var s string
-			switch v.Type() {
-			case cty.String:
-				s = v.AsString()
-			case cty.Number:
-				s = v.AsBigFloat().Text('f', -1)
-			default:
-				return true, nil
-			}
-			add(s)
-			// A URL is often printed re-encoded or with its password
-			// masked: redact those spellings too.
-			if strings.Contains(s, "://") {
-				if u, err := url.Parse(strings.TrimSpace(s)); err == nil {
-					add(u.String())
-					add(u.Redacted())
-				}
-			}
-			return true, nil
-		})
-	}
-	all := append([]cty.Path(nil), paths...)
-	for _, pm := range marked {
-		all = append(all, pm.Path)
-	}
-	for _, p := range all {
-		if sv, err := p.Apply(unmarked); err == nil {
-			collect(sv)
-		}
-	}
+	var extra []cty.Value
 	if si != nil {
-		si.sensitiveValues(unmarked, collect)
+		unmarked, _ := v.UnmarkDeep()
+		si.sensitiveValues(unmarked, func(sv cty.Value) { extra = append(extra, sv) })
 	}
-	if len(secrets) == 0 {
-		return &redactor{}
-	}
-	sort.Slice(secrets, func(i, j int) bool {
-		if len(secrets[i]) != len(secrets[j]) {
-			return len(secrets[i]) > len(secrets[j])
-		}
-		return secrets[i] < secrets[j]
-	})
-	pairs := make([]string, 0, 2*len(secrets))
-	for _, s := range secrets {
-		pairs = append(pairs, s, Redacted)
-	}
-	return &redactor{replacer: strings.NewReplacer(pairs...)}
-}
-
-func (r *redactor) redact(s string) string {
-	if r == nil || r.replacer == nil {
-		return s
-	}
-	return r.replacer.Replace(s)
+	return provider.NewRedactor(v, paths, extra...)
 }
 
 // sensitiveValues calls collect with the value of every attribute si
