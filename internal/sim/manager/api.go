@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/runbook-dev/runbook/internal/sim/simfault"
 )
 
 const apiPrefix = "/api/v3.1/"
@@ -192,7 +194,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rec := &statusRecorder{ResponseWriter: w}
 	entry := RequestRecord{
-		Method: r.Method, Path: r.URL.Path, Query: redactQuery(r.URL.Query()),
+		Method: r.Method, Path: r.URL.Path, Query: simfault.RedactQuery(r.URL.Query()),
 		Time: s.clock.Now().UTC(), Auth: authKind(r),
 	}
 	defer func() {
@@ -210,17 +212,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.unreachable(rec)
 		return
 	}
-	if f := s.pickFault(r); f != nil {
-		entry.Fault = f.kind
-		if f.latency > 0 {
-			time.Sleep(f.latency)
+	if f := s.currentPicker().Pick(r); f != nil {
+		entry.Fault = f.Kind
+		if f.Latency > 0 {
+			time.Sleep(f.Latency)
 		}
-		switch f.kind {
+		switch f.Kind {
 		case "drop":
 			rec.drop()
 			return
 		case "error":
-			s.write(rec, r, faultResponse(f.status))
+			s.write(rec, r, faultResponse(f.Status))
 			return
 		}
 	}

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
+
+	"github.com/runbook-dev/runbook/internal/sim/simfault"
 )
 
 // RequestRecord is one API request as GET /_sim/requests reports it. It
@@ -57,22 +57,6 @@ func authKind(r *http.Request) string {
 	return ""
 }
 
-func redactQuery(q url.Values) map[string][]string {
-	if len(q) == 0 {
-		return nil
-	}
-	out := map[string][]string{}
-	for k, vs := range q {
-		lk := strings.ToLower(k)
-		if strings.Contains(lk, "password") || strings.Contains(lk, "token") || strings.Contains(lk, "secret") {
-			out[k] = []string{"REDACTED"}
-			continue
-		}
-		out[k] = append([]string(nil), vs...)
-	}
-	return out
-}
-
 // Faults is what POST /_sim/faults installs (it replaces the previous set;
 // POST {} clears). Decisions are drawn from a generator seeded with Seed
 // (default Options.Seed), so the same requests in the same order meet the
@@ -90,64 +74,8 @@ type Faults struct {
 	ClusterNodes map[string]string `json:"cluster_nodes,omitempty"`
 }
 
-// FaultRule applies to API requests whose path starts with PathPrefix (and
-// whose method is Method, when set). Each matching request draws, in order:
-// a drop with probability DropRate (the connection is hijacked and closed),
-// else an error with probability ErrorRate (status ErrorStatus, default
-// 500). Latency is added before either. Times > 0 limits how many requests
-// the rule affects.
-type FaultRule struct {
-	PathPrefix  string  `json:"path_prefix"`
-	Method      string  `json:"method,omitempty"`
-	ErrorRate   float64 `json:"error_rate,omitempty"`
-	ErrorStatus int     `json:"error_status,omitempty"`
-	DropRate    float64 `json:"drop_rate,omitempty"`
-	Latency     string  `json:"latency,omitempty"`
-	Times       int     `json:"times,omitempty"`
-}
-
-type appliedFault struct {
-	kind    string // "error", "drop", "latency"
-	status  int
-	latency time.Duration
-}
-
-// pickFault decides what the fault rules do to this request.
-func (s *Server) pickFault(r *http.Request) *appliedFault {
-	s.faultMu.Lock()
-	defer s.faultMu.Unlock()
-	for i, rule := range s.faults.Rules {
-		if !strings.HasPrefix(r.URL.Path, rule.PathPrefix) || (rule.Method != "" && !strings.EqualFold(rule.Method, r.Method)) {
-			continue
-		}
-		if rule.Times > 0 && s.uses[i] >= rule.Times {
-			continue
-		}
-		f := &appliedFault{}
-		if rule.Latency != "" {
-			f.latency, _ = time.ParseDuration(rule.Latency)
-			if f.latency > 0 {
-				f.kind = "latency"
-			}
-		}
-		switch {
-		case rule.DropRate > 0 && s.faultRNG.Float64() < rule.DropRate:
-			f.kind = "drop"
-		case rule.ErrorRate > 0 && s.faultRNG.Float64() < rule.ErrorRate:
-			f.kind = "error"
-			f.status = rule.ErrorStatus
-			if f.status == 0 {
-				f.status = http.StatusInternalServerError
-			}
-		}
-		if f.kind == "" {
-			continue
-		}
-		s.uses[i]++
-		return f
-	}
-	return nil
-}
+// FaultRule is one rule of Faults (simfault.Rule).
+type FaultRule = simfault.Rule
 
 // faultResponse is what an injected 5xx looks like: the REST service's JSON
 // for 500, nginx's page for the gateway errors.
@@ -259,8 +187,7 @@ func (s *Server) SetFaults(f Faults) error {
 	}
 	s.faultMu.Lock()
 	s.faults = f
-	s.faultRNG = rand.New(rand.NewPCG(seed, 0x6661756c7473))
-	s.uses = map[int]int{}
+	s.picker = simfault.NewPicker(seed, f.Rules)
 	s.faultMu.Unlock()
 	return nil
 }
@@ -268,3 +195,10 @@ func (s *Server) SetFaults(f Faults) error {
 // Reset puts the manager back to its initial estate and clears faults and
 // the request log (what POST /_sim/reset does).
 func (s *Server) Reset() { s.reset() }
+
+// currentPicker is the fault picker SetFaults installed last.
+func (s *Server) currentPicker() *simfault.Picker {
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	return s.picker
+}

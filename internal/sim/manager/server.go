@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/runbook-dev/runbook/internal/sim/simfault"
+
 	"github.com/jonboulle/clockwork"
 )
 
@@ -119,10 +121,9 @@ type Server struct {
 	st  *state
 	ids *rand.Rand
 
-	faultMu  sync.Mutex
-	faults   Faults
-	faultRNG *rand.Rand
-	uses     map[int]int // fault rule index -> times applied
+	faultMu sync.Mutex
+	faults  Faults
+	picker  *simfault.Picker // replaced whole by SetFaults, under faultMu
 
 	logMu sync.Mutex
 	log   []RequestRecord
@@ -184,8 +185,7 @@ func (s *Server) reset() {
 
 	s.faultMu.Lock()
 	s.faults = Faults{}
-	s.faultRNG = rand.New(rand.NewPCG(s.opts.Seed, 0x6661756c7473))
-	s.uses = map[int]int{}
+	s.picker = simfault.NewPicker(s.opts.Seed, nil)
 	s.faultMu.Unlock()
 
 	s.logMu.Lock()

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/runbook-dev/runbook/internal/sim/simfault"
 )
 
 // The services and where they live under the base URL. The catalog points
@@ -136,7 +138,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &statusRecorder{ResponseWriter: w}
 	svc := serviceOf(r.URL.Path)
 	entry := RequestRecord{
-		Method: r.Method, Path: r.URL.Path, Query: redactQuery(r.URL.Query()),
+		Method: r.Method, Path: r.URL.Path, Query: simfault.RedactQuery(r.URL.Query()),
 		Time: s.clock.Now().UTC(), Service: svc, Auth: authKind(r),
 	}
 	defer func() {
@@ -147,17 +149,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.record(entry)
 	}()
-	if f := s.pickFault(r); f != nil {
-		entry.Fault = f.kind
-		if f.latency > 0 {
-			time.Sleep(f.latency)
+	if f := s.currentPicker().Pick(r); f != nil {
+		entry.Fault = f.Kind
+		if f.Latency > 0 {
+			time.Sleep(f.Latency)
 		}
-		switch f.kind {
+		switch f.Kind {
 		case "drop":
 			rec.drop()
 			return
 		case "error":
-			s.write(rec, r, faultResponse(svc, f.status))
+			s.write(rec, r, faultResponse(svc, f.Status))
 			return
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/runbook-dev/runbook/internal/sim/simfault"
+
 	"github.com/jonboulle/clockwork"
 )
 
@@ -89,10 +91,9 @@ type Server struct {
 	epoch time.Time
 	reqs  *rand.Rand
 
-	faultMu  sync.Mutex
-	faults   Faults
-	faultRNG *rand.Rand
-	uses     map[int]int
+	faultMu sync.Mutex
+	faults  Faults
+	picker  *simfault.Picker // replaced whole by SetFaults, under faultMu
 
 	logMu sync.Mutex
 	log   []RequestRecord
@@ -152,8 +153,7 @@ func (s *Server) reset() {
 
 	s.faultMu.Lock()
 	s.faults = Faults{}
-	s.faultRNG = rand.New(rand.NewPCG(s.opts.Seed, 0x6661756c7473))
-	s.uses = map[int]int{}
+	s.picker = simfault.NewPicker(s.opts.Seed, nil)
 	s.faultMu.Unlock()
 
 	s.logMu.Lock()
