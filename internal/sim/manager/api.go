@@ -192,15 +192,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveControl(w, r)
 		return
 	}
-	rec := &statusRecorder{ResponseWriter: w}
+	rec := &simfault.Recorder{ResponseWriter: w}
 	entry := RequestRecord{
 		Method: r.Method, Path: r.URL.Path, Query: simfault.RedactQuery(r.URL.Query()),
 		Time: s.clock.Now().UTC(), Auth: authKind(r),
 	}
 	defer func() {
-		entry.Status = rec.status
-		entry.Dropped = rec.dropped
-		if rec.dropped {
+		entry.Status = rec.Status
+		entry.Dropped = rec.Dropped
+		if rec.Dropped {
 			entry.Status = 0
 		}
 		s.record(entry)
@@ -219,7 +219,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		switch f.Kind {
 		case "drop":
-			rec.drop()
+			rec.Drop()
 			return
 		case "error":
 			s.write(rec, r, faultResponse(f.Status))
@@ -235,9 +235,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.write(rec, r, resp)
 }
 
-func (s *Server) unreachable(rec *statusRecorder) {
+func (s *Server) unreachable(rec *simfault.Recorder) {
 	if s.opts.RestartMode == RestartRefuse && s.lc.started() {
-		rec.drop()
+		rec.Drop()
 		return
 	}
 	s.write(rec, nil, nginxPage(http.StatusBadGateway))

@@ -147,18 +147,8 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 
 // SetFaults installs a fault set (what POST /_sim/faults does).
 func (s *Server) SetFaults(f Faults) error {
-	for i, rule := range f.Rules {
-		if rule.Latency != "" {
-			if d, err := time.ParseDuration(rule.Latency); err != nil || d < 0 {
-				return fmt.Errorf("faults: rules[%d].latency %q is not a duration", i, rule.Latency)
-			}
-		}
-		if rule.ErrorRate < 0 || rule.ErrorRate > 1 || rule.DropRate < 0 || rule.DropRate > 1 {
-			return fmt.Errorf("faults: rules[%d]: rates are between 0 and 1", i)
-		}
-		if rule.ErrorStatus != 0 && (rule.ErrorStatus < 500 || rule.ErrorStatus > 599) {
-			return fmt.Errorf("faults: rules[%d].error_status %d is not a 5xx", i, rule.ErrorStatus)
-		}
+	if err := simfault.Validate(f.Rules); err != nil {
+		return err
 	}
 	for host, st := range f.ClusterNodes {
 		if st != statusOK && st != statusFail {

@@ -1,9 +1,7 @@
 package manager
 
 import (
-	"bufio"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -611,46 +609,4 @@ func (l *listenerCtl) close() {
 	if l.ln != nil {
 		_ = l.ln.Close()
 	}
-}
-
-// statusRecorder remembers the status written, and lets the handler hijack
-// the connection to drop it.
-type statusRecorder struct {
-	http.ResponseWriter
-	status  int
-	dropped bool
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.ResponseWriter.Write(b)
-}
-
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
-func (r *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	hj, ok := r.ResponseWriter.(http.Hijacker)
-	if !ok {
-		return nil, nil, errors.New("hijack not supported")
-	}
-	return hj.Hijack()
-}
-
-// drop closes the client's connection without an answer.
-func (r *statusRecorder) drop() {
-	r.dropped = true
-	if conn, _, err := r.Hijack(); err == nil {
-		_ = conn.Close()
-		return
-	}
-	panic(http.ErrAbortHandler)
 }

@@ -135,16 +135,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveControl(w, r)
 		return
 	}
-	rec := &statusRecorder{ResponseWriter: w}
+	rec := &simfault.Recorder{ResponseWriter: w}
 	svc := serviceOf(r.URL.Path)
 	entry := RequestRecord{
 		Method: r.Method, Path: r.URL.Path, Query: simfault.RedactQuery(r.URL.Query()),
 		Time: s.clock.Now().UTC(), Service: svc, Auth: authKind(r),
 	}
 	defer func() {
-		entry.Status = rec.status
-		entry.Dropped = rec.dropped
-		if rec.dropped {
+		entry.Status = rec.Status
+		entry.Dropped = rec.Dropped
+		if rec.Dropped {
 			entry.Status = 0
 		}
 		s.record(entry)
@@ -156,7 +156,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		switch f.Kind {
 		case "drop":
-			rec.drop()
+			rec.Drop()
 			return
 		case "error":
 			s.write(rec, r, faultResponse(svc, f.Status))

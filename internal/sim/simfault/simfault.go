@@ -6,7 +6,11 @@
 package simfault
 
 import (
+	"bufio"
+	"errors"
+	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -108,4 +112,69 @@ func RedactQuery(q url.Values) map[string][]string {
 		out[k] = append([]string(nil), vs...)
 	}
 	return out
+}
+
+// Validate checks rules before a simulator installs them.
+func Validate(rules []Rule) error {
+	for i, rule := range rules {
+		if rule.Latency != "" {
+			if d, err := time.ParseDuration(rule.Latency); err != nil || d < 0 {
+				return fmt.Errorf("faults: rules[%d].latency %q is not a duration", i, rule.Latency)
+			}
+		}
+		if rule.ErrorRate < 0 || rule.ErrorRate > 1 || rule.DropRate < 0 || rule.DropRate > 1 {
+			return fmt.Errorf("faults: rules[%d]: rates are between 0 and 1", i)
+		}
+		if rule.ErrorStatus != 0 && (rule.ErrorStatus < 500 || rule.ErrorStatus > 599) {
+			return fmt.Errorf("faults: rules[%d].error_status %d is not a 5xx", i, rule.ErrorStatus)
+		}
+	}
+	return nil
+}
+
+// Recorder remembers the status a handler wrote, for the request log, and
+// lets it drop the connection (a dropped-connection fault, a manager that
+// is restarting).
+type Recorder struct {
+	http.ResponseWriter
+	Status  int
+	Dropped bool
+}
+
+// WriteHeader implements http.ResponseWriter.
+func (r *Recorder) WriteHeader(code int) {
+	if r.Status == 0 {
+		r.Status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Write implements http.ResponseWriter.
+func (r *Recorder) Write(b []byte) (int, error) {
+	if r.Status == 0 {
+		r.Status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (r *Recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// Hijack implements http.Hijacker.
+func (r *Recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := r.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("hijack not supported")
+	}
+	return hj.Hijack()
+}
+
+// Drop closes the client's connection without an answer.
+func (r *Recorder) Drop() {
+	r.Dropped = true
+	if conn, _, err := r.Hijack(); err == nil {
+		_ = conn.Close()
+		return
+	}
+	panic(http.ErrAbortHandler)
 }
