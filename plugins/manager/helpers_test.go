@@ -306,7 +306,9 @@ func estate() *simmanager.Estate {
 					{ID: "heal-0800", WorkflowID: "heal", DeploymentID: "app-prod", Status: "scheduled", ScheduledFor: "+2h"},
 				},
 			}},
-			{ID: "broken", Status: "failed", Error: "disk full"},
+			// Older than any snapshot a test creates: "newest first" must not
+			// depend on two snapshots landing in the same millisecond.
+			{ID: "broken", Status: "failed", Error: "disk full", CreatedAt: "-1m"},
 		},
 	}
 }
