@@ -29,16 +29,6 @@ func (s StepStatus) String() string {
 	return "unknown"
 }
 
-// ParseStepStatus reads a status name back.
-func ParseStepStatus(s string) StepStatus {
-	for i, n := range statusNames {
-		if n == s {
-			return StepStatus(i)
-		}
-	}
-	return Pending
-}
-
 // RunStatus is the state of a whole run.
 type RunStatus string
 
@@ -101,13 +91,3 @@ type ObserverFunc func(Event)
 
 // Event implements Observer.
 func (f ObserverFunc) Event(e Event) { f(e) }
-
-// Observers fans one event out to several observers.
-type Observers []Observer
-
-// Event implements Observer.
-func (o Observers) Event(e Event) {
-	for _, x := range o {
-		x.Event(e)
-	}
-}

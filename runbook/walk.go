@@ -107,13 +107,7 @@ func (e *Engine) newRun(ctx context.Context, cfg *dsl.Config, g *Graph, opts App
 	return r, nil
 }
 
-func (r *run) outputType(n *Node) cty.Type { return StepOutputType(n.Step, r.e.Schemas) }
-
-// StepOutputType is the object type of a step's outputs, or
-// cty.DynamicPseudoType when its schema is unknown.
-func StepOutputType(s *dsl.Step, schemas dsl.SchemaSource) cty.Type {
-	return dsl.StepOutputType(s, schemas)
-}
+func (r *run) outputType(n *Node) cty.Type { return dsl.StepOutputType(n.Step, r.e.Schemas) }
 
 // execute walks the graph to the end and returns the result.
 func (r *run) execute(ctx context.Context) (*Result, error) {
