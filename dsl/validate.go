@@ -109,23 +109,19 @@ func (v *validator) checkProviderName(cfg *Config, name string, rng hcl.Range) h
 	}}
 }
 
+// declaresProvider reports whether cfg configures or requires the provider;
+// a module declares its own providers.
 func declaresProvider(cfg *Config, name string) bool {
-	for _, c := range rootAndAncestors(cfg) {
-		if c.Runbook != nil && c.Runbook.RequiredProviders[name] != nil {
+	if cfg.Runbook != nil && cfg.Runbook.RequiredProviders[name] != nil {
+		return true
+	}
+	for _, p := range cfg.Providers {
+		if p.Name == name {
 			return true
-		}
-		for _, p := range c.Providers {
-			if p.Name == name {
-				return true
-			}
 		}
 	}
 	return false
 }
-
-// rootAndAncestors is cfg alone: modules declare their own providers. It is a
-// function so that provider inheritance can be added in one place.
-func rootAndAncestors(cfg *Config) []*Config { return []*Config{cfg} }
 
 func knownProviders(cfg *Config) []string {
 	names := []string{"core"}
