@@ -492,7 +492,7 @@ func (r *run) finish() (*Result, error) {
 	}
 	res := &Result{RunID: r.id, Status: status}
 	r.scope.Run = cty.ObjectVal(map[string]cty.Value{"id": cty.StringVal(r.id), "status": cty.StringVal(string(status))})
-	outs, vals := r.outputs()
+	outs, vals := r.outputs(status == RunFinished)
 	res.Outputs = outs
 	var recs []*state.Record
 	if len(vals) > 0 {
@@ -513,7 +513,10 @@ func (r *run) finish() (*Result, error) {
 }
 
 // outputs evaluates the runbook's outputs with every step's final values.
-func (r *run) outputs() ([]*PlannedValue, map[string]cty.Value) {
+// After a failed or cancelled run, an output that cannot be evaluated
+// (it reads a step that did not succeed) is left out: the step's own
+// failure is the error to report, not the output's.
+func (r *run) outputs(complete bool) ([]*PlannedValue, map[string]cty.Value) {
 	names := make([]string, 0, len(r.cfg.Outputs))
 	for name := range r.cfg.Outputs {
 		names = append(names, name)
@@ -525,7 +528,9 @@ func (r *run) outputs() ([]*PlannedValue, map[string]cty.Value) {
 		o := r.cfg.Outputs[name]
 		v, diags := r.scope.Eval(o.Value, cty.DynamicPseudoType, nil)
 		if diags.HasErrors() {
-			r.diags = append(r.diags, diags...)
+			if complete {
+				r.diags = append(r.diags, diags...)
+			}
 			continue
 		}
 		if o.Sensitive {

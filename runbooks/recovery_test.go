@@ -12,15 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zclconf/go-cty/cty"
-
 	"github.com/runbook-dev/runbook/dsl"
 	simmanager "github.com/runbook-dev/runbook/internal/sim/manager"
 	simopenstack "github.com/runbook-dev/runbook/internal/sim/openstack"
-	"github.com/runbook-dev/runbook/internal/state/local"
 	"github.com/runbook-dev/runbook/plugins/openstack"
 	"github.com/runbook-dev/runbook/plugins/provider"
-	"github.com/runbook-dev/runbook/runbook"
 )
 
 const recoveryRunbook = "manager-recovery"
@@ -119,11 +115,6 @@ func (rd *recoveryDrill) providers(ctx context.Context, name string) (provider.P
 func (rd *recoveryDrill) apply(dryRun bool, vars ...string) *run {
 	t := rd.t
 	t.Helper()
-	l := dsl.NewLoader()
-	cfg, diags := l.Load(recoveryRunbook)
-	if diags.HasErrors() {
-		t.Fatal(diags.Error())
-	}
 	args := []dsl.VarArg{
 		{File: true, Value: filepath.Join(recoveryRunbook, "drill.vars.hcl")},
 		{Value: "auth_url=" + rd.osURL + "/v3"},
@@ -133,45 +124,7 @@ func (rd *recoveryDrill) apply(dryRun bool, vars ...string) *run {
 	for _, v := range vars {
 		args = append(args, dsl.VarArg{Value: v})
 	}
-	values, diags := l.ResolveVariables(cfg, []string{"RUNBOOK_VAR_admin_password=admin"}, args)
-	if diags.HasErrors() {
-		t.Fatal(diags.Error())
-	}
-	backend, err := local.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := runbook.NewSealer(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var log strings.Builder
-	e := &runbook.Engine{
-		Schemas:   schemas(t),
-		Providers: rd.providers,
-		Backend:   backend, Sealer: sealer, Jitter: func() float64 { return 0 },
-		Observer: runbook.ObserverFunc(func(ev runbook.Event) {
-			switch ev.Type {
-			case runbook.EventLog, runbook.EventAttemptFailed, runbook.EventStepFinished:
-				fmt.Fprintf(&log, "%s %s %s %s\n", ev.Type, ev.Step, ev.Status, ev.Message)
-			}
-		}),
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	res, diags, err := e.Apply(ctx, cfg, runbook.ApplyOptions{Vars: values, DryRun: dryRun, AutoApprove: true})
-	if diags.HasErrors() || err != nil {
-		t.Fatalf("apply: %v %v", diags, err)
-	}
-	recs, err := backend.Read(context.Background(), res.RunID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &run{Result: res, view: runbook.ViewRun(recs, sealer), outputs: map[string]cty.Value{}, log: log.String()}
-	for _, o := range res.Outputs {
-		r.outputs[o.Name] = o.Value
-	}
-	return r
+	return applyDir(t, recoveryRunbook, rd.providers, []string{"RUNBOOK_VAR_admin_password=admin"}, args, dryRun)
 }
 
 // osGet reads the OpenStack simulator's API as admin.

@@ -168,75 +168,87 @@ func (d *drill) requests() []simmanager.RequestRecord {
 // run is one applied runbook.
 type run struct {
 	*runbook.Result
-	view    *runbook.RunView
-	outputs map[string]cty.Value
-	log     string
+	view     *runbook.RunView
+	outputs  map[string]cty.Value
+	log      string
+	events   []runbook.Event
+	stateDir string
 }
 
 // apply runs the runbook in dir with its drill variables, the endpoint
 // pointing at the simulator, and vars overriding the rest (-var NAME=VALUE).
 func (d *drill) apply(dir string, dryRun bool, vars ...string) *run {
 	d.t.Helper()
-	l := dsl.NewLoader()
-	cfg, diags := l.Load(dir)
-	if diags.HasErrors() {
-		d.t.Fatal(diags.Error())
-	}
 	args := []dsl.VarArg{{File: true, Value: filepath.Join(dir, "drill.vars.hcl")}, {Value: "endpoint=" + d.url}}
 	for _, v := range vars {
 		args = append(args, dsl.VarArg{Value: v})
 	}
-	values, diags := l.ResolveVariables(cfg, []string{"RUNBOOK_VAR_admin_password=admin"}, args)
+	r := applyDir(d.t, dir, d.providers, []string{"RUNBOOK_VAR_admin_password=admin"}, args, dryRun)
+	d.mu.Lock()
+	d.events = r.events
+	d.mu.Unlock()
+	return r
+}
+
+// applyDir applies the runbook in dir in-process, --auto-approve, with a
+// fresh local state and these variables, and reads back its history.
+func applyDir(t *testing.T, dir string, providers runbook.ProviderFactory, env []string, args []dsl.VarArg, dryRun bool) *run {
+	t.Helper()
+	l := dsl.NewLoader()
+	cfg, diags := l.Load(dir)
 	if diags.HasErrors() {
-		d.t.Fatal(diags.Error())
+		t.Fatal(diags.Error())
 	}
-	backend, err := local.New(d.t.TempDir())
+	values, diags := l.ResolveVariables(cfg, env, args)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	r := &run{stateDir: t.TempDir(), outputs: map[string]cty.Value{}}
+	backend, err := local.New(r.stateDir)
 	if err != nil {
-		d.t.Fatal(err)
+		t.Fatal(err)
 	}
 	sealer, err := runbook.NewSealer(make([]byte, 32))
 	if err != nil {
-		d.t.Fatal(err)
+		t.Fatal(err)
 	}
-	d.mu.Lock()
-	d.events = nil
-	d.mu.Unlock()
+	var mu sync.Mutex
 	e := &runbook.Engine{
-		Schemas:   schemas(d.t),
-		Providers: d.providers,
+		Schemas:   schemas(t),
+		Providers: providers,
 		Backend:   backend, Sealer: sealer, Jitter: func() float64 { return 0 },
 		Observer: runbook.ObserverFunc(func(ev runbook.Event) {
-			d.mu.Lock()
-			d.events = append(d.events, ev)
-			d.mu.Unlock()
+			mu.Lock()
+			r.events = append(r.events, ev)
+			mu.Unlock()
 		}),
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	res, diags, err := e.Apply(ctx, cfg, runbook.ApplyOptions{Vars: values, DryRun: dryRun, AutoApprove: true})
 	if diags.HasErrors() {
-		d.t.Fatalf("%s: %s", dir, diags.Error())
+		t.Fatalf("%s: %s", dir, diags.Error())
 	}
 	if err != nil {
-		d.t.Fatalf("%s: %v", dir, err)
+		t.Fatalf("%s: %v", dir, err)
 	}
 	recs, err := backend.Read(context.Background(), res.RunID)
 	if err != nil {
-		d.t.Fatal(err)
+		t.Fatal(err)
 	}
-	r := &run{Result: res, view: runbook.ViewRun(recs, sealer), outputs: map[string]cty.Value{}}
+	r.Result, r.view = res, runbook.ViewRun(recs, sealer)
 	for _, o := range res.Outputs {
 		r.outputs[o.Name] = o.Value
 	}
-	d.mu.Lock()
+	mu.Lock()
+	defer mu.Unlock()
 	var b strings.Builder
-	for _, ev := range d.events {
+	for _, ev := range r.events {
 		switch ev.Type {
 		case runbook.EventLog, runbook.EventAttemptFailed, runbook.EventStepFinished:
 			fmt.Fprintf(&b, "%s %s %s %s\n", ev.Type, ev.Step, ev.Status, ev.Message)
 		}
 	}
-	d.mu.Unlock()
 	r.log = b.String()
 	return r
 }
