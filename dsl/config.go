@@ -171,6 +171,10 @@ type Module struct {
 	Name        string
 	Source      string
 	SourceRange hcl.Range
+	// Version is the version constraint that picks a tag of a git source,
+	// "" when absent; VersionRange is where it is written.
+	Version      string
+	VersionRange hcl.Range
 	// Inputs are the remaining attributes: values for the child's variables.
 	Inputs hcl.Attributes
 	// DependsOn makes every step of the module wait for these steps or

@@ -340,7 +340,9 @@ func (c *Config) addOutput(block *hcl.Block) hcl.Diagnostics {
 	return diags
 }
 
-var moduleSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "source", Required: true}, {Name: "depends_on"}}}
+var moduleSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+	{Name: "source", Required: true}, {Name: "version"}, {Name: "depends_on"},
+}}
 
 func (c *Config) addModule(block *hcl.Block) hcl.Diagnostics {
 	name := block.Labels[0]
@@ -353,6 +355,9 @@ func (c *Config) addModule(block *hcl.Block) hcl.Diagnostics {
 		diags = append(diags, literalString(a, &m.Source)...)
 		m.SourceRange = a.Expr.Range()
 	}
+	if a := content.Attributes["version"]; a != nil {
+		diags = append(diags, decodeModuleVersion(a, m)...)
+	}
 	if a := content.Attributes["depends_on"]; a != nil {
 		deps, ddiags := decodeDependsOn(a)
 		diags = append(diags, ddiags...)
@@ -363,6 +368,26 @@ func (c *Config) addModule(block *hcl.Block) hcl.Diagnostics {
 	m.Inputs = inputs
 	c.Modules[name] = m
 	c.ModuleOrder = append(c.ModuleOrder, name)
+	return diags
+}
+
+// decodeModuleVersion checks the constraint's syntax here, so that
+// validate reports it without fetching anything; which tags it matches
+// is up to whoever installs the module.
+func decodeModuleVersion(a *hcl.Attribute, m *Module) hcl.Diagnostics {
+	m.VersionRange = a.Expr.Range()
+	diags := literalString(a, &m.Version)
+	if diags.HasErrors() || m.Version == "" {
+		return diags
+	}
+	if _, err := version.NewConstraint(m.Version); err != nil {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid version constraint",
+			Detail:   fmt.Sprintf("%q is not a version constraint such as \">= 1.0, < 2.0\" or \"~> 1.2\".", m.Version),
+			Subject:  m.VersionRange.Ptr(),
+		})
+	}
 	return diags
 }
 

@@ -26,6 +26,9 @@ const maxModuleDepth = 16
 // can show the offending line.
 type Loader struct {
 	parser *hclparse.Parser
+	// Remote finds modules whose source is not a local path (git
+	// repositories). Without one, such a source is an error.
+	Remote RemoteModules
 }
 
 // NewLoader returns a Loader with an empty file cache.
@@ -37,15 +40,26 @@ func (l *Loader) Files() map[string]*hcl.File { return l.parser.Files() }
 // Load reads a runbook from a directory of *.hcl and *.hcl.json files, or
 // from one file, and loads the modules it calls.
 func (l *Loader) Load(path string) (*Config, hcl.Diagnostics) {
-	return l.load(path, nil, hcl.Range{}, nil)
+	return l.load(path, frame{})
 }
 
-func (l *Loader) load(path string, modPath []string, callRange hcl.Range, ancestors []string) (*Config, hcl.Diagnostics) {
-	files, dir, diags := runbookFiles(path, callRange)
+// frame is where one load sits in the module tree.
+type frame struct {
+	root      string    // the root runbook's directory; "" while loading the root
+	path      []string  // the module path; nil for the root
+	callRange hcl.Range // the source attribute of the call, for a missing directory
+	ancestors []string  // absolute directories of the callers, to catch self-calls
+}
+
+func (l *Loader) load(path string, fr frame) (*Config, hcl.Diagnostics) {
+	files, dir, diags := runbookFiles(path, fr.callRange)
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	cfg := newConfig(dir, modPath)
+	if fr.root == "" {
+		fr.root = dir
+	}
+	cfg := newConfig(dir, fr.path)
 	for _, name := range files {
 		f, fdiags := l.parseFile(name)
 		diags = append(diags, fdiags...)
@@ -55,7 +69,7 @@ func (l *Loader) load(path string, modPath []string, callRange hcl.Range, ancest
 		cfg.Files = append(cfg.Files, name)
 		diags = append(diags, cfg.decodeFile(f.Body)...)
 	}
-	if cfg.Runbook == nil && len(modPath) == 0 && !diags.HasErrors() && len(cfg.Files) > 0 {
+	if cfg.Runbook == nil && len(fr.path) == 0 && !diags.HasErrors() && len(cfg.Files) > 0 {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagWarning,
 			Summary:  "Missing runbook block",
@@ -63,11 +77,12 @@ func (l *Loader) load(path string, modPath []string, callRange hcl.Range, ancest
 			Subject:  &hcl.Range{Filename: cfg.Files[0], Start: hcl.InitialPos, End: hcl.InitialPos},
 		})
 	}
-	diags = append(diags, l.loadModules(cfg, append(ancestors, absDir(dir)))...)
+	fr.ancestors = append(fr.ancestors, absDir(dir))
+	diags = append(diags, l.loadModules(cfg, fr)...)
 	return cfg, diags
 }
 
-func (l *Loader) loadModules(cfg *Config, ancestors []string) hcl.Diagnostics {
+func (l *Loader) loadModules(cfg *Config, fr frame) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, name := range cfg.ModuleOrder {
 		m := cfg.Modules[name]
@@ -83,17 +98,13 @@ func (l *Loader) loadModules(cfg *Config, ancestors []string) hcl.Diagnostics {
 			})
 			continue
 		}
-		if !isLocalSource(m.Source) {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Unsupported module source",
-				Detail:   fmt.Sprintf("Module source %q is not a local path. Local sources start with \"./\" or \"../\".", m.Source),
-				Subject:  m.SourceRange.Ptr(),
-			})
+		childPath := append(slices.Clone(cfg.Path), name)
+		childDir, mdiags := l.moduleDir(cfg, fr.root, childPath, m)
+		diags = append(diags, mdiags...)
+		if mdiags.HasErrors() {
 			continue
 		}
-		childDir := filepath.Join(cfg.Dir, m.Source)
-		if slices.Contains(ancestors, absDir(childDir)) {
+		if slices.Contains(fr.ancestors, absDir(childDir)) {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Module calls itself",
@@ -102,11 +113,36 @@ func (l *Loader) loadModules(cfg *Config, ancestors []string) hcl.Diagnostics {
 			})
 			continue
 		}
-		child, cdiags := l.load(childDir, append(append([]string(nil), cfg.Path...), name), m.SourceRange, ancestors)
+		child, cdiags := l.load(childDir, frame{root: fr.root, path: childPath, callRange: m.SourceRange, ancestors: fr.ancestors})
 		diags = append(diags, cdiags...)
 		m.Config = child
 	}
 	return diags
+}
+
+// moduleDir is the directory a module call loads: beside the caller for a
+// local source, wherever Remote says for any other.
+func (l *Loader) moduleDir(cfg *Config, root string, path []string, m *Module) (string, hcl.Diagnostics) {
+	if isLocalSource(m.Source) {
+		if m.Version != "" {
+			return "", hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Version constraint on a local module",
+				Detail:   "`version` picks a tag of a git repository; a local module is used as it is on disk. Remove `version`, or use a git source.",
+				Subject:  m.VersionRange.Ptr(),
+			}}
+		}
+		return filepath.Join(cfg.Dir, m.Source), nil
+	}
+	if l.Remote == nil {
+		return "", hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Unsupported module source",
+			Detail:   fmt.Sprintf("Module source %q is not a local path (one that starts with \"./\" or \"../\"), and remote modules cannot be loaded here.", m.Source),
+			Subject:  m.SourceRange.Ptr(),
+		}}
+	}
+	return l.Remote.ModuleDir(ModuleCall{RootDir: root, Path: path, Module: m})
 }
 
 func absDir(dir string) string {

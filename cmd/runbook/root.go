@@ -9,6 +9,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/runbook-dev/runbook/dsl"
+	"github.com/runbook-dev/runbook/internal/modules"
 	"github.com/runbook-dev/runbook/internal/ui"
 )
 
@@ -53,8 +54,12 @@ type session struct {
 	loader *dsl.Loader
 }
 
+// newSession loads git modules from where `runbook init` installed them,
+// refusing any that init did not install as the runbook asks.
 func newSession(s *streams) *session {
-	return &session{streams: s, loader: dsl.NewLoader()}
+	loader := dsl.NewLoader()
+	loader.Remote = modules.NewResolver()
+	return &session{streams: s, loader: loader}
 }
 
 // report prints diagnostics in source order and returns exit status 1 if

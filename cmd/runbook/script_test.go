@@ -5,10 +5,13 @@ import (
 	"flag"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/runbook-dev/runbook/internal/modules/gittest"
 )
 
 // update rewrites the golden sections of the scripts (the second argument
@@ -36,6 +39,14 @@ func TestMain(m *testing.M) {
 //	                           stdout/stderr/cmp commands.
 //	perm MODE FILE             require FILE's permission bits to be MODE
 //	                           (octal, as in 0600).
+//	gitrepo REPO commit DIR    commit the files of DIR as the whole tree of
+//	                           the bare repository REPO's default branch
+//	                           (creating REPO if need be);
+//	gitrepo REPO tag [-a] NAME tag its HEAD, lightweight or annotated;
+//	gitrepo REPO head VAR      set $VAR to its HEAD commit.
+//	expandenv FILE...          replace $NAME (upper case) in the files with
+//	                           the variable's value, for what a script
+//	                           only knows when it runs ($WORK, a commit).
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
@@ -43,8 +54,10 @@ func TestScripts(t *testing.T) {
 		RequireUniqueNames:  true,
 		RequireExplicitExec: false,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exitcode": cmdExitCode,
-			"perm":     cmdPerm,
+			"exitcode":  cmdExitCode,
+			"perm":      cmdPerm,
+			"gitrepo":   cmdGitRepo,
+			"expandenv": cmdExpandEnv,
 		},
 	})
 }
@@ -93,5 +106,46 @@ func cmdPerm(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("%s has mode %#o", args[1], got)
 		}
 		ts.Fatalf("%s has mode %#o, want %#o", args[1], got, want)
+	}
+}
+
+// cmdGitRepo makes the git repositories module scripts fetch from.
+func cmdGitRepo(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 3 {
+		ts.Fatalf("usage: gitrepo REPO commit DIR | tag [-a] NAME | head VAR")
+	}
+	repo, err := gittest.Open(ts.MkAbs(args[0]))
+	ts.Check(err)
+	switch op, rest := args[1], args[2:]; {
+	case op == "commit" && len(rest) == 1:
+		_, err = repo.Commit(ts.MkAbs(rest[0]), "commit "+rest[0])
+	case op == "tag" && len(rest) == 1:
+		err = repo.Tag(rest[0], false)
+	case op == "tag" && len(rest) == 2 && rest[0] == "-a":
+		err = repo.Tag(rest[1], true)
+	case op == "head" && len(rest) == 1:
+		var head string
+		head, err = repo.Head()
+		ts.Setenv(rest[0], head)
+	default:
+		ts.Fatalf("usage: gitrepo REPO commit DIR | tag [-a] NAME | head VAR")
+	}
+	ts.Check(err)
+}
+
+var scriptVar = regexp.MustCompile(`\$[A-Z][A-Z0-9_]*`)
+
+// cmdExpandEnv substitutes upper-case $NAMEs only, so that HCL's
+// ${path.module} and the like stay as written.
+func cmdExpandEnv(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: expandenv FILE...")
+	}
+	for _, name := range args {
+		path := ts.MkAbs(name)
+		src, err := os.ReadFile(path)
+		ts.Check(err)
+		out := scriptVar.ReplaceAllFunc(src, func(v []byte) []byte { return []byte(ts.Getenv(string(v[1:]))) })
+		ts.Check(os.WriteFile(path, out, 0o644))
 	}
 }

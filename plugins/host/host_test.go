@@ -137,7 +137,7 @@ func TestLockRoundTrip(t *testing.T) {
 	}
 	src, _ := os.ReadFile(path)
 	want := `# This file is maintained by "runbook init": it records the provider plugins
-# this runbook was initialised with. Commit it; every run checks it.
+# and modules this runbook was initialised with. Commit it; every run checks it.
 
 provider "manager" {
   version = "0.2.0"

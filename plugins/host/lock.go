@@ -24,9 +24,10 @@ import (
 // LockFileName is the lock file `runbook init` writes beside the runbook.
 const LockFileName = ".runbook.lock.hcl"
 
-// Lock is the content of .runbook.lock.hcl: the plugin binaries a
+// Lock is the provider part of .runbook.lock.hcl: the plugin binaries a
 // runbook was initialised with. Every launch checks the binary against
-// it.
+// it. The file's other blocks (the git modules internal/modules locks)
+// belong to others: reading skips them and writing keeps them.
 type Lock struct {
 	Providers map[string]*LockedProvider
 }
@@ -71,7 +72,7 @@ func ParseLock(src []byte, filename string) (*Lock, error) {
 	if diags.HasErrors() {
 		return nil, fmt.Errorf("reading the lock file: %s", diags.Error())
 	}
-	content, diags := f.Body.Content(lockSchema)
+	content, _, diags := f.Body.PartialContent(lockSchema)
 	if diags.HasErrors() {
 		return nil, fmt.Errorf("reading the lock file: %s", diags.Error())
 	}
@@ -112,7 +113,7 @@ func (l *Lock) Bytes() []byte {
 	body := f.Body()
 	body.AppendUnstructuredTokens(hclwrite.Tokens{{Type: hclsyntax.TokenComment,
 		Bytes: []byte("# This file is maintained by \"runbook init\": it records the provider plugins\n" +
-			"# this runbook was initialised with. Commit it; every run checks it.\n")}})
+			"# and modules this runbook was initialised with. Commit it; every run checks it.\n")}})
 	names := make([]string, 0, len(l.Providers))
 	for n := range l.Providers {
 		names = append(names, n)
@@ -131,9 +132,39 @@ func (l *Lock) Bytes() []byte {
 	return hclwrite.Format(f.Bytes())
 }
 
-// WriteLock writes the lock file atomically.
+// WriteLock writes the lock file atomically, keeping the blocks of the
+// file already there that are not provider blocks, after the providers.
 func WriteLock(path string, l *Lock) error {
-	return renameio.WriteFile(path, l.Bytes(), 0o644)
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	out, err := l.bytesKeeping(old, path)
+	if err != nil {
+		return err
+	}
+	return renameio.WriteFile(path, out, 0o644)
+}
+
+// bytesKeeping renders the lock followed by the blocks of old that others
+// own, in their order.
+func (l *Lock) bytesKeeping(old []byte, filename string) ([]byte, error) {
+	out := l.Bytes()
+	if len(old) == 0 {
+		return out, nil
+	}
+	prev, diags := hclwrite.ParseConfig(old, filename, hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("reading the lock file: %s", diags.Error())
+	}
+	f, _ := hclwrite.ParseConfig(out, filename, hcl.InitialPos)
+	for _, b := range prev.Body().Blocks() {
+		if b.Type() != "provider" {
+			f.Body().AppendNewline()
+			f.Body().AppendBlock(b)
+		}
+	}
+	return hclwrite.Format(f.Bytes()), nil
 }
 
 // hashCache remembers the SHA-256 of binaries by path, size and
