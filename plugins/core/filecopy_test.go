@@ -273,3 +273,47 @@ func TestFileCopyPlanAndCheck(t *testing.T) {
 	withMode := request(t, "file_copy", map[string]cty.Value{"source": cty.StringVal(source), "destination": cty.StringVal(dest), "mode": cty.StringVal("0600")})
 	check(provider.NotApplied, withMode)
 }
+
+// expect_sha256 is compared, in either case, with the digest of the bytes
+// read; a mismatch copies nothing, and retrying would not change the
+// source.
+func TestFileCopyExpectSHA256(t *testing.T) {
+	src := t.TempDir()
+	source := writeFile(t, src, "backup.tgz", "the backup", 0o644)
+	sum := digest("the backup")
+	p := core.New(core.Options{})
+	for _, expect := range []string{sum, strings.ToUpper(sum), "sha256:" + sum} {
+		dest := filepath.Join(t.TempDir(), "copy")
+		out := mustApply(t, p, request(t, "file_copy", map[string]cty.Value{
+			"source": cty.StringVal(source), "destination": cty.StringVal(dest), "expect_sha256": cty.StringVal(expect),
+		}))
+		if got := str(t, out, "sha256"); got != sum {
+			t.Errorf("expect %s: sha256 = %s", expect, got)
+		}
+	}
+
+	dst := t.TempDir()
+	dest := writeFile(t, dst, "copy", "the previous copy", 0o644)
+	wrong := digest("what the backup step recorded")
+	r := request(t, "file_copy", map[string]cty.Value{
+		"source": cty.StringVal(source), "destination": cty.StringVal(dest), "expect_sha256": cty.StringVal(strings.ToUpper(wrong)),
+	})
+	_, err := apply(t, p, r)
+	wantErr(t, err, false, "checksum mismatch", source, "expected sha256 "+wrong, "got "+sum)
+	if b, _ := os.ReadFile(dest); string(b) != "the previous copy" {
+		t.Errorf("the destination changed: %q", b)
+	}
+	if got := names(t, dst); !slices.Equal(got, []string{"copy"}) {
+		t.Errorf("the destination directory holds %q", got)
+	}
+	// Check does not call a copy of the wrong bytes done.
+	writeFile(t, dst, "copy", "the backup", 0o644)
+	if resp, err := p.Check(context.Background(), &provider.CheckRequest{Request: *r}); err != nil || resp.Result != provider.NotApplied {
+		t.Errorf("Check = %+v, %v; want NotApplied", resp, err)
+	}
+
+	_, err = apply(t, p, request(t, "file_copy", map[string]cty.Value{
+		"source": cty.StringVal(source), "destination": cty.StringVal(dest), "expect_sha256": cty.StringVal("abc"),
+	}))
+	wantErr(t, err, false, "expect_sha256", "not a sha256 digest")
+}

@@ -18,10 +18,12 @@ import (
 
 // Dependencies: the standard library covers every action (os/exec with
 // process groups and WaitDelay, net/http and crypto/tls, crypto/sha256,
-// atomic rename), so core adds no third-party module. JSON decoding into
-// cty values uses go-cty's own cty/json package (ImpliedType + Unmarshal)
-// rather than a hand-written mapping from encoding/json: it is the
-// canonical conversion, and the engine already depends on go-cty.
+// atomic rename via google/renameio) but remote copies, which use
+// golang.org/x/crypto/ssh and pkg/sftp through internal/sshcopy. JSON
+// decoding into cty values uses go-cty's own cty/json package
+// (ImpliedType + Unmarshal) rather than a hand-written mapping from
+// encoding/json: it is the canonical conversion, and the engine already
+// depends on go-cty.
 
 // DefaultMaxOutput caps captured stdout, stderr and HTTP bodies when
 // Options.MaxOutput is not set: 1 MiB.
@@ -212,13 +214,25 @@ func (p *Provider) newCall(req *provider.Request) (*action, *call, error) {
 		return nil, nil, provider.Errorf("core has no action %q", req.Action)
 	}
 	c := &call{p: p, action: a, events: req.Events}
-	c.red = newRedactor(req.Inputs, req.SensitivePaths)
+	c.red = newRedactor(req.Inputs, append(schemaSecrets(a), req.SensitivePaths...))
 	in, err := normalizeInputs(a, req.Inputs)
 	if err != nil {
 		return nil, nil, c.finishErr(err)
 	}
 	c.in = in
 	return a, c, nil
+}
+
+// schemaSecrets are the inputs the action's schema marks sensitive. They
+// are hidden even when the engine did not mark the value (it marks values
+// that come from sensitive variables), such as a password written as a
+// literal.
+func schemaSecrets(a *action) []cty.Path {
+	var paths []cty.Path
+	for _, name := range a.schema.Inputs.SensitivePaths() {
+		paths = append(paths, cty.GetAttrPath(name))
+	}
+	return paths
 }
 
 // normalizeInputs returns an object with every input attribute of the

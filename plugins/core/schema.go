@@ -127,14 +127,27 @@ func checksumSchema() *dsl.ActionSchema {
 }
 
 func fileCopySchema() *dsl.ActionSchema {
+	secret := func(desc string) *dsl.AttributeSchema {
+		a := attr(cty.String, false, desc)
+		a.Sensitive = true
+		return a
+	}
 	return &dsl.ActionSchema{
-		Description: "Copy a file atomically (temporary file, then rename).",
+		Description: "Copy a file atomically (temporary file, then rename) and verify it, locally or to or from a host over SFTP.",
 		Mutating:    true,
 		Idempotent:  true,
 		Inputs: &dsl.BlockSchema{Attributes: map[string]*dsl.AttributeSchema{
-			"source":      attr(cty.String, true, "File to copy."),
-			"destination": attr(cty.String, true, "Where to put it."),
-			"mode":        attr(cty.String, false, "Octal permissions of the copy, as in \"0600\"."),
+			"source":        attr(cty.String, true, "File to copy: a path, or sftp://[user@]host[:port]/absolute/path (ssh:// too)."),
+			"destination":   attr(cty.String, true, "Where to put it: a path or an sftp:// URL; an existing directory receives a file of the source's name."),
+			"mode":          attr(cty.String, false, "Octal permissions of the copy, as in \"0600\"."),
+			"expect_sha256": attr(cty.String, false, "Digest the source must have; nothing is copied on a mismatch."),
+
+			"ssh_private_key_file":         attr(cty.String, false, "Private key to log in with."),
+			"ssh_private_key_passphrase":   secret("Passphrase of the private key."),
+			"ssh_password":                 secret("Password to log in with, tried after the keys."),
+			"ssh_known_hosts_file":         attr(cty.String, false, "Accepted host keys, ~/.ssh/known_hosts by default."),
+			"ssh_insecure_ignore_host_key": attr(cty.Bool, false, "Accept any host key (never in production)."),
+			"ssh_timeout":                  attr(cty.String, false, "Time limit to connect and log in, 30s by default."),
 		}},
 		Outputs: map[string]cty.Type{"path": cty.String, "sha256": cty.String, "size": cty.Number},
 	}
