@@ -10,7 +10,7 @@ GOLANGCI  := $(GOBIN)/golangci-lint
 GOLANGCI_VERSION := v2.15.0
 FUZZTIME  ?= 20s
 
-.PHONY: all build test unit fuzz vet fmt-check demo bench lint generate clean
+.PHONY: all build test unit fuzz vet fmt-check demo bench lint generate clean pg-start pg-stop
 
 all: build
 
@@ -29,8 +29,23 @@ build:
 # The test command CI runs: static checks, every test, then the decoder fuzzer.
 test: fmt-check vet unit fuzz
 
+# The tests of the postgres backend use the throwaway cluster pg-start
+# makes (through RUNBOOK_TEST_POSTGRES); without it they start their own.
 unit:
-	$(GO) test -count=1 ./...
+	@conn=$$(PGPORT=$(PGPORT) .ci/pg-start $(PG_DIR)) || conn=; \
+	echo "RUNBOOK_TEST_POSTGRES=$$conn"; \
+	RUNBOOK_TEST_POSTGRES=$$conn $(GO) test -count=1 ./...; rc=$$?; \
+	[ -z "$$conn" ] || .ci/pg-stop --rm $(PG_DIR); exit $$rc
+
+# A throwaway PostgreSQL on 127.0.0.1:$(PGPORT) under $(PG_DIR), trusting
+# loopback: `make pg-start` prints its connection string.
+PG_DIR ?= $(or $(TMPDIR),/tmp)/runbook-pg-$(shell id -u)
+PGPORT ?= 54329
+pg-start:
+	@PGPORT=$(PGPORT) .ci/pg-start $(PG_DIR)
+
+pg-stop:
+	@.ci/pg-stop --rm $(PG_DIR)
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadValidate$$' -fuzztime $(FUZZTIME) ./dsl

@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"reflect"
 	"strings"
 	"sync"
@@ -36,6 +38,12 @@ func Run(t *testing.T, newBackend func(t *testing.T) state.Backend) {
 		{"AppendAfterClose", testAppendAfterClose},
 		{"Locked", testLocked},
 		{"CreateExisting", testCreateExisting},
+		{"CreateExistingIsErrExist", testCreateExistingIsErrExist},
+		{"LockNamesHolder", testLockNamesHolder},
+		{"CloseTwice", testCloseTwice},
+		{"BadRecordUsesNoSeq", testBadRecordUsesNoSeq},
+		{"AppendNoWait", testAppendNoWait},
+		{"InvalidRunIDs", testInvalidRunIDs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -467,4 +475,123 @@ func testCreateExisting(t *testing.T, b state.Backend) {
 		t.Errorf("the existing run has %d records, want 1", len(got))
 	}
 	closeOK(t, create(t, b, runInfo(runID(2)))) // the failed Create let go of the lock
+}
+
+// The tests below were the local backend's own; they hold for any backend.
+
+func testCreateExistingIsErrExist(t *testing.T, b state.Backend) {
+	closeOK(t, create(t, b, runInfo(runID(1))))
+	j, err := b.Create(t.Context(), runInfo(runID(1)))
+	if j != nil {
+		_ = j.Close()
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		t.Errorf("Create of an existing run: %v, want one wrapping fs.ErrExist", err)
+	}
+}
+
+// testLockNamesHolder: a refused run says who has the state, so that the
+// operator can tell a colleague's run from a dead one.
+func testLockNamesHolder(t *testing.T, b state.Backend) {
+	j := create(t, b, runInfo(runID(1)))
+	defer closeOK(t, j)
+	other, err := b.Create(t.Context(), runInfo(runID(2)))
+	if other != nil {
+		_ = other.Close()
+	}
+	host, _ := os.Hostname()
+	for _, want := range []string{runID(1), "host " + host, "started 20"} {
+		if !errors.Is(err, state.ErrLocked) || !strings.Contains(err.Error(), want) {
+			t.Errorf("second Create: %v; want ErrLocked mentioning %q", err, want)
+		}
+	}
+}
+
+func testCloseTwice(t *testing.T, b state.Backend) {
+	j := create(t, b, runInfo(runID(1)))
+	closeOK(t, j)
+	if err := j.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	closeOK(t, create(t, b, runInfo(runID(2)))) // and the lock is free
+}
+
+// testBadRecordUsesNoSeq: a record that cannot be stored fails its Append
+// alone, before any of the call's records get a Seq.
+func testBadRecordUsesNoSeq(t *testing.T, b state.Backend) {
+	j := create(t, b, runInfo(runID(1)))
+	defer closeOK(t, j)
+	good := &state.Record{Type: state.StepStarted, Step: "step.a"}
+	bad := &state.Record{Type: state.StepOutputs, Step: "step.a", Values: []byte("{not json")}
+	for _, recs := range [][]*state.Record{{good, bad}, {good, nil}} {
+		if err := j.Append(t.Context(), recs...); err == nil {
+			t.Fatalf("Append of %+v succeeded", recs[1])
+		}
+		if good.Seq != 0 || !good.Time.IsZero() {
+			t.Errorf("failed Append stamped its records: seq %d, time %v", good.Seq, good.Time)
+		}
+	}
+	if err := j.Append(t.Context(), good); err != nil || good.Seq != 2 {
+		t.Errorf("next Append: seq %d, %v; want seq 2", good.Seq, err)
+	}
+	if got := read(t, b, runID(1)); len(got) != 2 {
+		t.Errorf("%d records stored, want 2", len(got))
+	}
+}
+
+// testAppendNoWait: queued records are stored, in order, by the next
+// Append or by Close.
+func testAppendNoWait(t *testing.T, b state.Backend) {
+	j := create(t, b, runInfo(runID(1)))
+	nw, ok := j.(state.NoWaitAppender)
+	if !ok {
+		closeOK(t, j)
+		t.Skip("the journal has no AppendNoWait")
+	}
+	queued := &state.Record{Type: state.AttemptStarted, Step: "step.a", Attempt: 1}
+	if err := nw.AppendNoWait(t.Context(), queued); err != nil {
+		t.Fatalf("AppendNoWait: %v", err)
+	}
+	appendOK(t, j, &state.Record{Type: state.StepSucceeded, Step: "step.a"})
+	if err := nw.AppendNoWait(t.Context(), &state.Record{Type: state.RunEnded, Status: "finished"}); err != nil {
+		t.Fatalf("AppendNoWait: %v", err)
+	}
+	closeOK(t, j)
+	if queued.Seq != 2 {
+		t.Errorf("AppendNoWait gave seq %d, want 2", queued.Seq)
+	}
+	got := read(t, b, runID(1))
+	want := []state.RecordType{state.RunStarted, state.AttemptStarted, state.StepSucceeded, state.RunEnded}
+	if len(got) != len(want) {
+		t.Fatalf("got %d records, want %d", len(got), len(want))
+	}
+	for i, r := range got {
+		if r.Seq != uint64(i+1) || r.Type != want[i] {
+			t.Errorf("record %d = seq %d %s, want seq %d %s", i, r.Seq, r.Type, i+1, want[i])
+		}
+	}
+}
+
+// testInvalidRunIDs: every backend takes the same run IDs, so that a run
+// could move between them; these are refused everywhere.
+func testInvalidRunIDs(t *testing.T, b state.Backend) {
+	for _, id := range []string{"", ".", "..", "../x", "a/b", `a\b`, ".hidden", "a\x00b", "a b", strings.Repeat("x", 201)} {
+		j, errCreate := b.Create(t.Context(), &state.RunInfo{ID: id})
+		if j != nil {
+			_ = j.Close()
+		}
+		j, _, errOpen := b.Open(t.Context(), id)
+		if j != nil {
+			_ = j.Close()
+		}
+		_, errRead := b.Read(t.Context(), id)
+		for _, err := range []error{errCreate, errOpen, errRead} {
+			if err == nil || !strings.Contains(err.Error(), "invalid run ID") {
+				t.Errorf("run ID %q: %v, want an invalid run ID error", id, err)
+			}
+		}
+	}
+	if runs, err := b.List(t.Context()); err != nil || len(runs) != 0 {
+		t.Errorf("List after invalid IDs = %+v, %v; want no runs", runs, err)
+	}
 }
