@@ -470,3 +470,39 @@ output "pw" {
 		}
 	}
 }
+
+// TestNullSecretMarksNothing: an optional sensitive input left null does
+// not make the step's outputs sensitive; a set one does.
+func TestNullSecretMarksNothing(t *testing.T) {
+	h := newHarness(t)
+	res := h.apply(context.Background(), `
+variable "pw" {
+  type      = string
+  default   = null
+  sensitive = true
+}
+variable "token" {
+  default   = "t0ken-value"
+  sensitive = true
+}
+step "unset" {
+  action = fake.do
+  value  = "shown"
+  secret = var.pw
+}
+step "set" {
+  action = fake.do
+  value  = "hidden"
+  secret = var.token
+}
+output "unset" { value = step.unset.value }
+output "set" { value = step.set.value }
+`, runbook.ApplyOptions{})
+	got := map[string]string{}
+	for _, o := range res.Outputs {
+		got[o.Name] = o.Display
+	}
+	if got["unset"] != `"shown"` || got["set"] != "(sensitive)" {
+		t.Errorf("outputs %v", got)
+	}
+}

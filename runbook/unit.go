@@ -280,11 +280,16 @@ func (r *run) providerEvent(u *unit, ev provider.Event) {
 }
 
 // unmarkInputs removes the sensitive marks before values cross to a
-// provider and returns where they were.
+// provider and returns where they were. A null secret (an optional
+// password left unset) holds nothing to hide, so it does not make the
+// step's outputs sensitive.
 func unmarkInputs(v cty.Value) (cty.Value, []cty.Path) {
 	raw, pvm := v.UnmarkDeepWithPaths()
 	var paths []cty.Path
 	for _, pm := range pvm {
+		if x, err := pm.Path.Apply(raw); err == nil && x.IsNull() {
+			continue
+		}
 		paths = append(paths, pm.Path)
 	}
 	return raw, paths
