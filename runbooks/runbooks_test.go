@@ -26,6 +26,7 @@ import (
 	simmanager "github.com/runbook-dev/runbook/internal/sim/manager"
 	"github.com/runbook-dev/runbook/internal/state/local"
 	"github.com/runbook-dev/runbook/plugins/core"
+	"github.com/runbook-dev/runbook/plugins/docker"
 	"github.com/runbook-dev/runbook/plugins/manager"
 	"github.com/runbook-dev/runbook/plugins/openstack"
 	"github.com/runbook-dev/runbook/plugins/provider"
@@ -51,7 +52,11 @@ func schemas(t testing.TB) dsl.Schemas {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dsl.Schemas{"core": core.Schema(), "manager": ms, "openstack": ops}
+	ds, err := docker.New().Schema(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dsl.Schemas{"core": core.Schema(), "manager": ms, "openstack": ops, "docker": ds}
 }
 
 // TestValidate: every shipped runbook (and example) loads and validates
@@ -80,7 +85,7 @@ func TestValidate(t *testing.T) {
 				}
 			}
 			if _, err := os.Stat(filepath.Join(dir, "drill.vars.hcl")); err == nil {
-				_, vdiags := l.ResolveVariables(cfg, []string{"RUNBOOK_VAR_admin_password=admin"},
+				_, vdiags := l.ResolveVariables(cfg, []string{"RUNBOOK_VAR_admin_password=admin", "RUNBOOK_VAR_password=drill"},
 					[]dsl.VarArg{{File: true, Value: filepath.Join(dir, "drill.vars.hcl")}})
 				if vdiags.HasErrors() {
 					t.Errorf("drill.vars.hcl: %s", vdiags.Error())
@@ -88,7 +93,7 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
-	for _, name := range managerRunbooks {
+	for _, name := range append(managerRunbooks, standbyRunbooks...) {
 		if _, err := os.Stat(filepath.Join(name, "drill.vars.hcl")); err != nil {
 			t.Errorf("%s has no drill.vars.hcl", name)
 		}
@@ -101,6 +106,9 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// standbyRunbooks are the runbooks of seed 004 (standby_test.go).
+var standbyRunbooks = []string{"standby-nightly-transfer", "standby-failover", "standby-drill"}
 
 // drill is one simulated manager and what a run against it needs.
 type drill struct {
@@ -268,6 +276,8 @@ func (d *drill) providers(_ context.Context, name string) (provider.Provider, er
 			}
 			return "drill", nil
 		}}), nil
+	case "docker":
+		return docker.New(), nil
 	case "manager":
 		if d.plugin != nil {
 			return d.plugin(), nil
