@@ -10,7 +10,7 @@ GOLANGCI  := $(GOBIN)/golangci-lint
 GOLANGCI_VERSION := v2.15.0
 FUZZTIME  ?= 20s
 
-.PHONY: all build test unit fuzz vet fmt-check demo bench lint generate clean pg-start pg-stop
+.PHONY: all build test unit fuzz vet fmt-check demo bench lint generate clean pg-start pg-stop torture
 
 all: build
 
@@ -36,6 +36,12 @@ unit:
 	echo "RUNBOOK_TEST_POSTGRES=$$conn"; \
 	RUNBOOK_TEST_POSTGRES=$$conn $(GO) test -count=1 ./...; rc=$$?; \
 	[ -z "$$conn" ] || .ci/pg-stop --rm $(PG_DIR); exit $$rc
+
+# The torture tests at full length (internal/torture; make test runs them
+# short): 100 SIGKILLs and resumes, plugin kills, fault storms, a full disk
+# (the tmpfs case needs root). RUNBOOK_TORTURE_SEED=N replays a logged seed.
+torture:
+	RUNBOOK_TORTURE=full $(GO) test -count=1 -timeout 30m -v ./internal/torture/
 
 # A throwaway PostgreSQL on 127.0.0.1:$(PGPORT) under $(PG_DIR), trusting
 # loopback: `make pg-start` prints its connection string.

@@ -13,6 +13,7 @@ import (
 // (sh -c 'sleep 30') die with it rather than holding the output pipes open.
 func setProcessGroup(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	dieWithRunbook(cmd.SysProcAttr)
 	cmd.Cancel = func() error {
 		err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		if err == syscall.ESRCH {

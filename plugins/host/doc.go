@@ -28,7 +28,10 @@
 // Crashes. When the process dies under a call, the call fails with a
 // retryable *provider.Error "provider NAME crashed (exit status N): <its
 // last stderr lines>"; the next call starts a new process and sends it
-// the configuration again, so a step's retry runs on a fresh plugin.
+// the configuration again, so a step's retry runs on a fresh plugin. The
+// other way round, on Linux a plugin gets SIGKILL when the runbook process
+// dies (the parent-death signal), so a killed runbook leaves no plugin
+// running beside the run that resumes it.
 //
 // Schemas. Host.Schemas is the language's SchemaSource: core's schema,
 // and each verified plugin's, fetched once per process, and kept on disk

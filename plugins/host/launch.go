@@ -64,10 +64,12 @@ func (h *Host) launch(name, path, sum string) (*instance, error) {
 		logger.Debug(s, "stream", "stderr")
 	}}
 	stdout := &lineWriter{line: func(s string) { logger.Debug(s, "stream", "stdout") }}
+	cmd := exec.Command(path)
+	dieWithHost(cmd)
 	inst.client = plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  grpcplugin.Handshake,
 		VersionedPlugins: grpcplugin.VersionedPlugins(nil),
-		Cmd:              exec.Command(path),
+		Cmd:              cmd,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		SecureConfig:     &plugin.SecureConfig{Checksum: checksum, Hash: sha256.New()},

@@ -21,7 +21,14 @@ var testPluginBin string
 
 const testPluginVersion = "1.2.3"
 
+// orphanHelperEnv makes the test binary act as a runbook process that
+// starts a plugin and waits to be killed (TestPluginDiesWithHost, Linux).
+const orphanHelperEnv = "RUNBOOK_HOST_TEST_ORPHAN_DIR"
+
 func TestMain(m *testing.M) {
+	if os.Getenv(orphanHelperEnv) != "" {
+		os.Exit(m.Run()) // the helper of TestPluginDiesWithHost uses the parent's plugin
+	}
 	dir, err := os.MkdirTemp("", "runbook-host-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -22,8 +22,9 @@ import (
 // whose method is Method, when set). Each matching request draws, in order:
 // a drop with probability DropRate (the connection is hijacked and closed),
 // else an error with probability ErrorRate (status ErrorStatus, default
-// 500). Latency is added before either. Times > 0 limits how many requests
-// the rule affects.
+// 500). Latency is added before either: to every matching request, or,
+// when LatencyRate is set, to that fraction of them (latency spikes). Times
+// > 0 limits how many requests the rule affects.
 type Rule struct {
 	PathPrefix  string  `json:"path_prefix"`
 	Method      string  `json:"method,omitempty"`
@@ -31,6 +32,7 @@ type Rule struct {
 	ErrorStatus int     `json:"error_status,omitempty"`
 	DropRate    float64 `json:"drop_rate,omitempty"`
 	Latency     string  `json:"latency,omitempty"`
+	LatencyRate float64 `json:"latency_rate,omitempty"`
 	Times       int     `json:"times,omitempty"`
 }
 
@@ -71,7 +73,10 @@ func (p *Picker) Pick(r *http.Request) *Fault {
 			continue
 		}
 		f := &Fault{}
-		if rule.Latency != "" {
+		// The latency draw happens only for a rate strictly between 0 and
+		// 1, so rules without one meet the same decisions for a seed as
+		// before latency_rate existed.
+		if rule.Latency != "" && (rule.LatencyRate <= 0 || rule.LatencyRate >= 1 || p.rng.Float64() < rule.LatencyRate) {
 			f.Latency, _ = time.ParseDuration(rule.Latency)
 			if f.Latency > 0 {
 				f.Kind = "latency"
@@ -122,7 +127,7 @@ func Validate(rules []Rule) error {
 				return fmt.Errorf("faults: rules[%d].latency %q is not a duration", i, rule.Latency)
 			}
 		}
-		if rule.ErrorRate < 0 || rule.ErrorRate > 1 || rule.DropRate < 0 || rule.DropRate > 1 {
+		if rule.ErrorRate < 0 || rule.ErrorRate > 1 || rule.DropRate < 0 || rule.DropRate > 1 || rule.LatencyRate < 0 || rule.LatencyRate > 1 {
 			return fmt.Errorf("faults: rules[%d]: rates are between 0 and 1", i)
 		}
 		if rule.ErrorStatus != 0 && (rule.ErrorStatus < 500 || rule.ErrorStatus > 599) {
