@@ -38,8 +38,11 @@ type RunbookBlock struct {
 	Description       string
 	RTO               string
 	RequiredProviders map[string]*RequiredProvider
-	DeclRange         hcl.Range
-	RTORange          hcl.Range
+	// Backend is the backend block; nil means the default, local state
+	// beside the runbook. Only the root runbook's counts.
+	Backend   *Backend
+	DeclRange hcl.Range
+	RTORange  hcl.Range
 }
 
 // RequiredProvider is one entry of `required_providers`.

@@ -109,7 +109,7 @@ func duplicate(kind, name string, prev, this hcl.Range) *hcl.Diagnostic {
 
 var runbookSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{{Name: "version"}, {Name: "description"}, {Name: "rto"}},
-	Blocks:     []hcl.BlockHeaderSchema{{Type: "required_providers"}},
+	Blocks:     []hcl.BlockHeaderSchema{{Type: "required_providers"}, {Type: "backend", LabelNames: []string{"type"}}},
 }
 
 func (c *Config) addRunbook(block *hcl.Block) hcl.Diagnostics {
@@ -139,6 +139,10 @@ func (c *Config) addRunbook(block *hcl.Block) hcl.Diagnostics {
 		}
 	}
 	for _, b := range content.Blocks {
+		if b.Type == "backend" {
+			diags = append(diags, rb.addBackend(b, c.Path != nil)...)
+			continue
+		}
 		diags = append(diags, rb.addRequiredProviders(b)...)
 	}
 	c.Runbook = rb

@@ -10,7 +10,9 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
@@ -18,7 +20,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/runbook-dev/runbook/dsl"
-	"github.com/runbook-dev/runbook/internal/state/local"
+	"github.com/runbook-dev/runbook/internal/state"
 	"github.com/runbook-dev/runbook/internal/ui"
 	"github.com/runbook-dev/runbook/plugins/core"
 	"github.com/runbook-dev/runbook/plugins/host"
@@ -36,7 +38,10 @@ type applyOptions struct {
 	rerun       []string
 	json        bool
 	stateDir    string
+	lockTimeout time.Duration
 	verbose     bool
+	// found is the state a resume without PATH found the run in.
+	found *stateConfig
 }
 
 func newApplyCommand(s *streams) *cobra.Command {
@@ -61,8 +66,10 @@ func newResumeCommand(s *streams) *cobra.Command {
 		Use:   "resume RUN_ID [PATH]",
 		Short: "Continue a crashed, failed or cancelled run (apply --resume)",
 		Long: "Resume continues a run from its journal: succeeded steps keep their outputs and are not run again. " +
-			"Without PATH the runbook is read from where the run started, so a run can be resumed from any " +
-			"directory that sees the same state (--state-dir).",
+			"Without PATH the runbook is read from where the run started, and the run is looked up as `runbook runs` " +
+			"does (--state-dir, the backend block of a runbook in the current directory, or RUNBOOK_BACKEND). " +
+			"With PATH, the runbook there (a copy on another machine, say) and its backend are used; its steps " +
+			"that already succeeded must be defined as they were.",
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.resume = args[0]
@@ -82,7 +89,8 @@ func (o *applyOptions) flags(cmd *cobra.Command) {
 	f.StringArrayVar(&o.targets, "target", nil, "run only this `STEP` and what it depends on (repeatable)")
 	f.StringArrayVar(&o.rerun, "rerun", nil, "on resume, run this `STEP` again even if it succeeded or was interrupted (repeatable)")
 	f.BoolVar(&o.json, "json", false, "print one JSON event per line (docs/events-json.md)")
-	f.StringVar(&o.stateDir, "state-dir", "", "where runs are journaled (default: .runbook beside the runbook)")
+	f.StringVar(&o.stateDir, "state-dir", "", "where runs are journaled, for the local backend (default: .runbook beside the runbook)")
+	f.DurationVar(&o.lockTimeout, "lock-timeout", 0, "wait up to `DURATION` for the state lock another run holds (default: fail at once)")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "show provider debug logs and progress")
 	if cmd.Name() == "apply" {
 		f.StringVar(&o.resume, "resume", "", "continue the run `RUN_ID` (or last)")
@@ -91,7 +99,7 @@ func (o *applyOptions) flags(cmd *cobra.Command) {
 
 func (o *applyOptions) run(s *streams, args []string) error {
 	ss := newSession(s)
-	path, err := o.runbookPath(args)
+	path, err := o.runbookPath(ss, args)
 	if err != nil {
 		return err
 	}
@@ -104,7 +112,7 @@ func (o *applyOptions) run(s *streams, args []string) error {
 		return err
 	}
 	defer func() { _ = h.Close() }()
-	backend, sealer, err := openState(o.stateDir, cfg.Dir)
+	backend, sealer, err := o.openState(ss, cfg)
 	if err != nil {
 		return err
 	}
@@ -128,7 +136,7 @@ func (o *applyOptions) run(s *streams, args []string) error {
 		return rerr
 	}
 	if err != nil {
-		return err
+		return explainLocked(err)
 	}
 	if !o.json {
 		ui.Outputs(s.out, res.Outputs)
@@ -141,32 +149,48 @@ func (o *applyOptions) run(s *streams, args []string) error {
 }
 
 // runbookPath is the PATH argument, or for a resume without one, the
-// directory the run started from (read from its journal).
-func (o *applyOptions) runbookPath(args []string) (string, error) {
+// directory the run started from (read from its journal, found where
+// `runbook runs` looks; the resume then uses that state).
+func (o *applyOptions) runbookPath(ss *session, args []string) (string, error) {
 	if len(args) > 0 || o.resume == "" {
 		return pathArg(args), nil
 	}
-	if o.stateDir == "" {
-		o.stateDir = ".runbook"
-	}
-	b, _, err := openStateReadOnly(o.stateDir)
+	sc, err := stateForCommand(ss, o.stateDir)
 	if err != nil {
 		return "", err
+	}
+	run, err := runHeader(sc, o.resume)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(run.Dir); err != nil {
+		return "", fmt.Errorf("run %s started from %s on host %s, which is not here; give the runbook's PATH: runbook resume %s PATH",
+			run.ID, run.Dir, run.Host, run.ID)
+	}
+	o.resume, o.found = run.ID, sc
+	return run.Dir, nil
+}
+
+// runHeader reads what a run recorded about itself when it started.
+func runHeader(sc *stateConfig, id string) (*state.RunInfo, error) {
+	b, err := sc.open(context.Background())
+	if err != nil {
+		return nil, err
 	}
 	defer func() { _ = b.Close() }()
-	id, err := resolveRunID(b, o.resume)
-	if err != nil {
-		return "", err
+	if id, err = resolveRunID(b, id); err != nil {
+		return nil, err
 	}
 	recs, err := b.Read(context.Background(), id)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if len(recs) == 0 || recs[0].Run == nil || recs[0].Run.Dir == "" {
-		return "", fmt.Errorf("run %s does not record where its runbook is; give the PATH", id)
+		return nil, fmt.Errorf("run %s does not record where its runbook is; give the PATH", id)
 	}
-	o.resume = id
-	return recs[0].Run.Dir, nil
+	run := *recs[0].Run
+	run.ID = id
+	return &run, nil
 }
 
 // load reads the runbook and its variables, or a plan file and the
@@ -248,9 +272,40 @@ func (o *applyOptions) view(s *streams) view {
 	case o.json:
 		return quietView{ui.NewJSONView(s.out)}
 	case !o.verbose && isTerminal(s.err):
-		return ui.NewLiveView(s.err)
+		return &lateView{start: func() view { return ui.NewLiveView(s.err) }}
 	}
 	return quietView{ui.NewLogView(s.err, o.verbose)}
+}
+
+// lateView starts a live view at the run's first event: until then,
+// while it waits for and takes the state lock, apply prints lines of its
+// own, which a live view would draw over.
+type lateView struct {
+	start func() view
+	mu    sync.Mutex
+	v     view
+}
+
+func (l *lateView) get() view {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.v == nil {
+		l.v = l.start()
+	}
+	return l.v
+}
+
+func (l *lateView) Event(e runbook.Event) { l.get().Event(e) }
+func (l *lateView) Pause()                { l.get().Pause() }
+func (l *lateView) Resume()               { l.get().Resume() }
+
+func (l *lateView) Close() {
+	l.mu.Lock()
+	v := l.v
+	l.mu.Unlock()
+	if v != nil {
+		v.Close()
+	}
 }
 
 func isTerminal(w io.Writer) bool {
@@ -258,38 +313,49 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// openState opens the local state directory and its journal key for a
-// run, creating the key on first use.
-func openState(dir, runbookDir string) (*local.Backend, *runbook.Sealer, error) {
-	return openStateWith(dir, runbookDir, runbook.LoadKey)
-}
-
-// openStateReadOnly is openState for commands that only read history: it
-// creates nothing, and without a key sensitive values stay sealed.
-func openStateReadOnly(dir string) (*local.Backend, *runbook.Sealer, error) {
-	return openStateWith(dir, ".", runbook.ReadKey)
-}
-
-func openStateWith(dir, runbookDir string, key func(string) ([]byte, error)) (*local.Backend, *runbook.Sealer, error) {
-	if dir == "" {
-		dir = filepath.Join(runbookDir, ".runbook")
-	}
-	b, err := local.New(dir)
+// openState opens the run's state and its journal key, creating the key
+// on first use. A resume whose run was found by runbookPath goes on where
+// it was found, with the key beside the runbook it read.
+func (o *applyOptions) openState(ss *session, cfg *dsl.Config) (state.Backend, *runbook.Sealer, error) {
+	sc, err := o.stateConfig(ss, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	k, err := key(dir)
-	if err != nil {
-		return nil, nil, fmt.Errorf("state directory %s: %w", dir, err)
-	}
-	if k == nil {
-		return b, nil, nil
-	}
-	sealer, err := runbook.NewSealer(k)
+	b, err := sc.open(context.Background())
 	if err != nil {
 		return nil, nil, err
 	}
-	return b, sealer, nil
+	warning := sc.keyWarning(o.resume != "")
+	sealer, err := sc.sealer(true)
+	if err != nil {
+		_ = b.Close()
+		return nil, nil, err
+	}
+	say := func(line string) { fmt.Fprintln(ss.err, line) }
+	w := &lockWaiter{Backend: b, wait: o.lockTimeout, say: say, acquired: func(lockID string) {
+		if warning != "" {
+			say(warning)
+		}
+		if o.verbose && lockID != "" {
+			say(fmt.Sprintf("Acquired the state lock of %s (lock ID %s)", b, lockID))
+		}
+	}}
+	return w, sealer, nil
+}
+
+func (o *applyOptions) stateConfig(ss *session, cfg *dsl.Config) (*stateConfig, error) {
+	if sc := o.found; sc != nil {
+		if sc.kind == dsl.BackendPostgres {
+			sc.keyDir = filepath.Join(cfg.Dir, ".runbook")
+		}
+		return sc, nil
+	}
+	sc, diags := stateForRunbook(cfg, o.stateDir)
+	if err := ss.report(diags); err != nil {
+		return nil, err
+	}
+	warnIgnoredEnv(ss.err, sc)
+	return sc, nil
 }
 
 // interruptContexts cancels the run on the first SIGINT or SIGTERM (finally
@@ -376,7 +442,7 @@ func approver(autoApprove bool, v view) func(ctx context.Context, message string
 }
 
 // resolveRunID turns "last" into the newest run's ID.
-func resolveRunID(b *local.Backend, id string) (string, error) {
+func resolveRunID(b state.Backend, id string) (string, error) {
 	if id != "last" {
 		return id, nil
 	}

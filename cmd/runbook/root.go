@@ -41,6 +41,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newResumeCommand(s),
 		newRunsCommand(s),
 		newOutputCommand(s),
+		newForceUnlockCommand(s),
 		newSimCommand(s),
 		newInitCommand(s),
 		newProvidersCommand(s),

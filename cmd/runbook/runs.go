@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/runbook-dev/runbook/internal/state/local"
+	"github.com/runbook-dev/runbook/internal/state"
 	"github.com/runbook-dev/runbook/internal/ui"
 	"github.com/runbook-dev/runbook/runbook"
 )
@@ -21,7 +21,8 @@ type historyOptions struct {
 }
 
 func (o *historyOptions) flags(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&o.stateDir, "state-dir", "", "the state directory (default: .runbook in the current directory)")
+	cmd.Flags().StringVar(&o.stateDir, "state-dir", "", "a local state directory (default: the backend of the runbook in the current directory, "+
+		"else RUNBOOK_BACKEND, else .runbook here)")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print JSON")
 }
 
@@ -62,8 +63,17 @@ func newOutputCommand(s *streams) *cobra.Command {
 	return cmd
 }
 
-func (o *historyOptions) view(id string) (*runbook.RunView, error) {
-	b, sealer, err := openStateReadOnly(o.stateDir)
+// open finds the state as every command without a runbook argument does.
+func (o *historyOptions) open(s *streams) (state.Backend, *runbook.Sealer, error) {
+	sc, err := stateForCommand(newSession(s), o.stateDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sc.openReadOnly(context.Background())
+}
+
+func (o *historyOptions) view(s *streams, id string) (*runbook.RunView, error) {
+	b, sealer, err := o.open(s)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +94,7 @@ func (o *historyOptions) view(id string) (*runbook.RunView, error) {
 
 // liveStatus asks the backend, which knows whether the run's lock is still
 // held, how an unfinished run stands.
-func liveStatus(b *local.Backend, id string) string {
+func liveStatus(b state.Backend, id string) string {
 	runs, err := b.List(context.Background())
 	if err == nil {
 		for _, r := range runs {
@@ -97,7 +107,7 @@ func liveStatus(b *local.Backend, id string) string {
 }
 
 func (o *historyOptions) list(s *streams) error {
-	b, _, err := openStateReadOnly(o.stateDir)
+	b, _, err := o.open(s)
 	if err != nil {
 		return err
 	}
@@ -114,7 +124,7 @@ func (o *historyOptions) list(s *streams) error {
 }
 
 func (o *historyOptions) show(s *streams, id string) error {
-	v, err := o.view(id)
+	v, err := o.view(s, id)
 	if err != nil {
 		return err
 	}
@@ -126,7 +136,7 @@ func (o *historyOptions) show(s *streams, id string) error {
 }
 
 func (o *historyOptions) output(s *streams, args []string) error {
-	v, err := o.view(o.run)
+	v, err := o.view(s, o.run)
 	if err != nil {
 		return err
 	}

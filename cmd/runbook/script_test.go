@@ -12,6 +12,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/runbook-dev/runbook/internal/modules/gittest"
+	"github.com/runbook-dev/runbook/internal/testpg"
 )
 
 // update rewrites the golden sections of the scripts (the second argument
@@ -22,12 +23,17 @@ var update = flag.Bool("update", false, "update the golden files of testdata/scr
 
 // TestMain lets the test binary act as the runbook command: testscript puts
 // a copy of it named "runbook" on the scripts' PATH, and running that copy
-// calls run as main does.
+// calls run as main does. The tests stop testpg's shared PostgreSQL after
+// the last one (testscript.Main exits, so testpg.Main cannot).
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(withPostgres{m}, map[string]func(){
 		"runbook": func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
 	})
 }
+
+type withPostgres struct{ m *testing.M }
+
+func (w withPostgres) Run() int { return testpg.Run(w.m) }
 
 // TestScripts runs the end-to-end CLI scripts in testdata/script. Each is a
 // txtar archive: a script of commands followed by the files it works on.
@@ -53,13 +59,17 @@ func TestScripts(t *testing.T) {
 		UpdateScripts:       *update,
 		RequireUniqueNames:  true,
 		RequireExplicitExec: false,
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exitcode":  cmdExitCode,
-			"perm":      cmdPerm,
-			"gitrepo":   cmdGitRepo,
-			"expandenv": cmdExpandEnv,
-		},
+		Cmds:                scriptCmds(),
 	})
+}
+
+func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
+	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		"exitcode":  cmdExitCode,
+		"perm":      cmdPerm,
+		"gitrepo":   cmdGitRepo,
+		"expandenv": cmdExpandEnv,
+	}
 }
 
 // cmdExitCode runs a program in the script's directory and environment (a

@@ -52,9 +52,16 @@ var shared struct {
 // Main runs the tests, then stops the shared cluster. Call it from
 // TestMain.
 func Main(m *testing.M) {
+	os.Exit(Run(m))
+}
+
+// Run is Main without the exit, for a TestMain that hands its tests to a
+// runner that exits itself (testscript.Main): wrap m in a type whose Run
+// calls this.
+func Run(m interface{ Run() int }) int {
 	code := m.Run()
 	stopShared()
-	os.Exit(code)
+	return code
 }
 
 func stopShared() {

@@ -157,6 +157,17 @@ func (b *Backend) lockedErr(ctx context.Context, q querier) error {
 	return e
 }
 
+// Holder returns the workspace lock's holder as its row records it, nil
+// if none: what an operator checks before ForceUnlock. The row may be
+// stale (its session gone); ForceUnlock tells.
+func (b *Backend) Holder(ctx context.Context) (*LockInfo, error) {
+	h, err := b.holder(ctx, b.pool)
+	if err != nil {
+		return nil, b.fail("reading the lock holder", err)
+	}
+	return h, nil
+}
+
 // holder reads the workspace's locks row; nil if there is none.
 func (b *Backend) holder(ctx context.Context, q querier) (*LockInfo, error) {
 	var h LockInfo

@@ -315,6 +315,12 @@ func (b *Backend) Open(ctx context.Context, runID string) (state.Journal, []stat
 	return newJournal(b, runID, lk, uint64(len(recs))+1, 0), recs, nil
 }
 
+// String names the workspace and where it is, never the password: for
+// the command line's messages.
+func (b *Backend) String() string {
+	return fmt.Sprintf("postgres workspace %q in schema %s on %s", b.workspace, b.schema, b.server)
+}
+
 // Close closes the pool. Open journals keep their own connections.
 func (b *Backend) Close() error {
 	b.pool.Close()

@@ -183,6 +183,9 @@ func TestForceUnlock(t *testing.T) {
 	b := open(t, cfg)
 	_, err := b.Create(t.Context(), &state.RunInfo{ID: "20261124T041600Z-0001"})
 	lockID := lockedError(t, err).Holder.ID
+	if h, err := b.Holder(t.Context()); err != nil || h == nil || h.ID != lockID || h.RunID != runID {
+		t.Fatalf("Holder = %+v, %v; want lock %s of run %s", h, err, lockID, runID)
+	}
 
 	err = b.ForceUnlock(t.Context(), "not-"+lockID)
 	if want := fmt.Sprintf("lock ID not-%s does not match the current lock %s", lockID, lockID); err == nil || !strings.Contains(err.Error(), want) {
@@ -206,6 +209,9 @@ func TestForceUnlock(t *testing.T) {
 	}
 	if err := b.ForceUnlock(t.Context(), lockID); err == nil || !strings.Contains(err.Error(), "current lock (none)") {
 		t.Errorf("ForceUnlock of a freed lock: %v", err)
+	}
+	if h, err := b.Holder(t.Context()); err != nil || h != nil {
+		t.Errorf("Holder of a freed lock = %+v, %v", h, err)
 	}
 }
 
