@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -23,12 +24,24 @@ type LiveView struct {
 	p    *tea.Program
 	done chan struct{}
 	mu   sync.Mutex
+	// input is the read end of a pipe nobody writes to: the program's input
+	// instead of the terminal's. bubbletea's RestoreTerminal (Resume)
+	// crashes on a nil input (WithInput(nil)), and reading the terminal
+	// would steal the prompts' answers.
+	input, inputW *os.File
 }
 
 // NewLiveView starts the view on w, a terminal.
 func NewLiveView(w io.Writer) *LiveView {
 	v := &LiveView{done: make(chan struct{})}
-	v.p = tea.NewProgram(newLiveModel(), tea.WithOutput(w), tea.WithInput(nil), tea.WithoutSignalHandler())
+	opts := []tea.ProgramOption{tea.WithOutput(w), tea.WithoutSignalHandler()}
+	var err error
+	if v.input, v.inputW, err = os.Pipe(); err == nil {
+		opts = append(opts, tea.WithInput(v.input))
+	} else {
+		opts = append(opts, tea.WithInput(nil))
+	}
+	v.p = tea.NewProgram(newLiveModel(), opts...)
 	go func() {
 		defer close(v.done)
 		_, _ = v.p.Run()
@@ -43,6 +56,10 @@ func (v *LiveView) Event(e runbook.Event) { v.p.Send(e) }
 func (v *LiveView) Close() {
 	v.p.Send(quitMsg{})
 	<-v.done
+	if v.input != nil {
+		_ = v.inputW.Close()
+		_ = v.input.Close()
+	}
 }
 
 // Pause gives the terminal back (for a prompt); Resume takes it again.
