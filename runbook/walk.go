@@ -36,6 +36,9 @@ type run struct {
 	running  int
 	done     chan *unitResult
 	pending  []*state.Record // written before the next launch
+	// mustSync: pending holds the end of a unit that must not run twice,
+	// so it is written durably even when what launches next is harmless.
+	mustSync bool
 	finally  bool            // the finally phase has begun
 	runCtx   context.Context
 	unitsCtx context.Context
@@ -156,10 +159,10 @@ func (r *run) loop() error {
 		}
 		if len(r.pending) > 0 {
 			r.secrets.scrubRecords(r.pending)
-			if err := r.write(r.pending, r.safeToRace(launch)); err != nil {
+			if err := r.write(r.pending, !r.mustSync && r.safeToRace(launch)); err != nil {
 				return fmt.Errorf("%w: %v", errJournal, err)
 			}
-			r.pending = r.pending[:0]
+			r.pending, r.mustSync = r.pending[:0], false
 		}
 		for _, u := range launch {
 			r.running++
@@ -202,18 +205,24 @@ func (r *run) write(recs []*state.Record, race bool) error {
 }
 
 // safeToRace reports whether every unit of a launch is harmless to run
-// twice: a dry-run, or an idempotent action with no confirmation gate.
+// twice.
 func (r *run) safeToRace(launch []*unit) bool {
-	if r.opts.DryRun {
-		return true
-	}
 	for _, u := range launch {
-		as := r.actionSchema(u.nr.n.Step)
-		if as == nil || !as.Idempotent || u.nr.n.Step.Confirm != nil {
+		if !r.harmlessTwice(u) {
 			return false
 		}
 	}
 	return true
+}
+
+// harmlessTwice: a dry-run, or an idempotent action with no confirmation
+// gate.
+func (r *run) harmlessTwice(u *unit) bool {
+	if r.opts.DryRun {
+		return true
+	}
+	as := r.actionSchema(u.nr.n.Step)
+	return as != nil && as.Idempotent && u.nr.n.Step.Confirm == nil
 }
 
 // checkCancelled turns a cancelled run into cancelled steps: nothing new
@@ -398,6 +407,7 @@ func (r *run) unitEnded(res *unitResult) {
 	nr.counts[res.status]++
 	rec.Message = r.secrets.scrub(rec.Message)
 	res.message = rec.Message
+	r.mustSync = r.mustSync || !r.harmlessTwice(res.u)
 	r.pending = append(r.pending, rec)
 	r.emit(Event{Type: EventStepFinished, Step: res.u.addr, Action: nr.n.Step.Action.String(), Status: res.status,
 		Attempt: res.attempts, Message: res.message})
