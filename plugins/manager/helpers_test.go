@@ -18,6 +18,7 @@ import (
 	simmanager "github.com/runbook-dev/runbook/internal/sim/manager"
 	"github.com/runbook-dev/runbook/plugins/manager"
 	"github.com/runbook-dev/runbook/plugins/provider"
+	"github.com/runbook-dev/runbook/plugins/providertest"
 )
 
 // poll is the provider's poll_interval in tests: the simulator's work takes
@@ -97,38 +98,8 @@ func mutating(reqs []simmanager.RequestRecord) []string {
 	return out
 }
 
-// val converts test values to cty: strings, bools, ints, []string,
-// map[string]any (an object), nil (null) and cty.Value.
-func val(v any) cty.Value {
-	switch x := v.(type) {
-	case nil:
-		return cty.NullVal(cty.DynamicPseudoType)
-	case cty.Value:
-		return x
-	case string:
-		return cty.StringVal(x)
-	case bool:
-		return cty.BoolVal(x)
-	case int:
-		return cty.NumberIntVal(int64(x))
-	case []string:
-		if len(x) == 0 {
-			return cty.ListValEmpty(cty.String)
-		}
-		var l []cty.Value
-		for _, s := range x {
-			l = append(l, cty.StringVal(s))
-		}
-		return cty.ListVal(l)
-	case map[string]any:
-		m := map[string]cty.Value{}
-		for k, e := range x {
-			m[k] = val(e)
-		}
-		return cty.ObjectVal(m)
-	}
-	panic(fmt.Sprintf("val: %T", v))
-}
+// val converts test values to cty (providertest.Val).
+var val = providertest.Val
 
 // obj is val of a map, for inputs and configurations.
 type obj = map[string]any
