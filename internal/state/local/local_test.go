@@ -307,11 +307,7 @@ func TestGroupCommit(t *testing.T) {
 	}
 }
 
-func queuedCalls(j *Journal) int {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return len(j.waiters)
-}
+func queuedCalls(j *Journal) int { return j.Waiting() }
 
 // TestWriteFailureStopsAppends: after a failed write the tail is unknown,
 // so every later append must fail too.

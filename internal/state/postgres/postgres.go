@@ -269,7 +269,7 @@ func (b *Backend) create(ctx context.Context, lk *wsLock, info *state.RunInfo) (
 	if run.JournalVersion == 0 {
 		run.JournalVersion = state.FormatVersion
 	}
-	first, err := toRow(&state.Record{Type: state.RunStarted, Run: &run}, 1, now())
+	first, err := toRow(&state.Record{Seq: 1, Time: now(), Type: state.RunStarted, Run: &run})
 	if err != nil {
 		return nil, fmt.Errorf("%s run %s: %w", prefix, run.ID, err)
 	}

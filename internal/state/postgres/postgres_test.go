@@ -468,11 +468,7 @@ func TestGroupCommit(t *testing.T) {
 	}
 }
 
-func queuedCalls(j *Journal) int {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return len(j.waiters)
-}
+func queuedCalls(j *Journal) int { return j.Waiting() }
 
 // TestWorkspaces: workspaces share a schema but neither runs nor locks.
 func TestWorkspaces(t *testing.T) {
