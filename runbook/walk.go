@@ -30,16 +30,16 @@ type run struct {
 	prior   map[string]*priorUnit // what a resumed run had done
 	started time.Time
 
-	nodes    []*nodeRun
-	ready    []*nodeRun
-	queue    []*unit
-	running  int
-	done     chan *unitResult
-	pending  []*state.Record // written before the next launch
+	nodes   []*nodeRun
+	ready   []*nodeRun
+	queue   []*unit
+	running int
+	done    chan *unitResult
+	pending []*state.Record // written before the next launch
 	// mustSync: pending holds the end of a unit that must not run twice,
 	// so it is written durably even when what launches next is harmless.
 	mustSync bool
-	finally  bool            // the finally phase has begun
+	finally  bool // the finally phase has begun
 	runCtx   context.Context
 	unitsCtx context.Context
 	diags    hcl.Diagnostics
