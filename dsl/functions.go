@@ -66,6 +66,7 @@ func Functions(baseDir string) map[string]function.Function {
 	}
 	addTerraformFunctions(fns)
 	fns["templatefile"] = makeTemplateFileFunc(baseDir, fns)
+	hideSensitiveErrors(fns)
 	return fns
 }
 

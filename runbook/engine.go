@@ -91,7 +91,8 @@ func (e *Engine) Apply(ctx context.Context, cfg *dsl.Config, opts ApplyOptions) 
 		return nil, diags, err
 	}
 	res, err := r.execute(ctx)
-	return res, append(diags, r.diags...), err
+	// An output's error may quote a sensitive value (tonumber(var.x)).
+	return res, append(diags, r.secrets.scrubDiagnostics(r.diags)...), err
 }
 
 func (e *Engine) defaults() {

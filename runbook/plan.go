@@ -87,6 +87,11 @@ type Planner struct {
 // given variable values and returns the plan. Diagnostics include
 // validation and dependency-cycle errors.
 func (p *Planner) Plan(cfg *dsl.Config, vars map[string]cty.Value) (*Plan, *Graph, hcl.Diagnostics) {
+	plan, g, diags := p.plan(cfg, vars)
+	return plan, g, scrubDiagnostics(vars, diags)
+}
+
+func (p *Planner) plan(cfg *dsl.Config, vars map[string]cty.Value) (*Plan, *Graph, hcl.Diagnostics) {
 	diags := dsl.ValidateForPlan(cfg, p.Schemas)
 	g, gdiags := BuildGraph(cfg)
 	if diags.HasErrors() || gdiags.HasErrors() {

@@ -230,8 +230,19 @@ func (pf *PlanFile) Write(path string) error {
 		return err
 	}
 	// renameio writes a fresh 0600 temporary file beside path, syncs it and
-	// renames it over path: never a partial or world-readable plan.
-	return renameio.WriteFile(path, append(b, '\n'), 0o600, renameio.WithStaticPermissions(0o600))
+	// renames it over path: never a partial or world-readable plan. Not
+	// renameio.WriteFile: it keeps the mode of a file it replaces (its
+	// WithExistingPermissions wins over WithStaticPermissions), so a 0644
+	// file in the way would leave a 0644 plan.
+	f, err := renameio.NewPendingFile(path, renameio.WithStaticPermissions(0o600))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = f.Cleanup() }()
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		return err
+	}
+	return f.CloseAtomicallyReplace()
 }
 
 // ReadPlanFile reads a plan file and refuses one from a newer format.

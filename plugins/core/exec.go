@@ -237,7 +237,7 @@ func runCommand(ctx context.Context, c *call, s *cmdSpec) (*cmdResult, error) {
 	}
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = s.dir
-	cmd.Env = mergeEnv(os.Environ(), s.env)
+	cmd.Env = mergeEnv(provider.InheritedEnv(os.Environ()), s.env)
 	if s.stdin != nil {
 		cmd.Stdin = strings.NewReader(*s.stdin)
 	}

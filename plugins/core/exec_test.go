@@ -497,3 +497,98 @@ func TestExecPlan(t *testing.T) {
 	_, err := plan(t, p, request(t, "exec", map[string]cty.Value{"command": strs("")}))
 	wantErr(t, err, false, "must name a program")
 }
+
+// TestExecShellOnlyWhenAsked: without shell = true, core.exec and
+// core.wait run an argv. Shell metacharacters reach the program as they
+// are, in its arguments and in its name, and nothing they would do is
+// done: no expansion, no second command, no file. With shell = true the
+// same text is a /bin/sh script.
+func TestExecShellOnlyWhenAsked(t *testing.T) {
+	dir := t.TempDir()
+	pwned := filepath.Join(dir, "pwned")
+	t.Setenv("HOME", "/home/runbook-core-test")
+	script := "echo $HOME; touch " + pwned
+	p := core.New(core.Options{})
+
+	t.Run("arguments", func(t *testing.T) {
+		args := []string{script, "`touch " + pwned + "`", "$(touch " + pwned + ")", "a|b", "c&&d", ">" + pwned, "*", "~"}
+		for _, shell := range []cty.Value{cty.NullVal(cty.Bool), cty.False} {
+			out := mustApply(t, p, request(t, "exec", map[string]cty.Value{
+				"command": strs(append([]string{"echo"}, args...)...), "dir": cty.StringVal(dir), "shell": shell,
+			}))
+			if got, want := str(t, out, "stdout"), strings.Join(args, " ")+"\n"; got != want {
+				t.Errorf("shell = %#v: stdout %q, want %q", shell, got, want)
+			}
+			assertNoFile(t, pwned)
+		}
+	})
+	t.Run("program name", func(t *testing.T) {
+		_, err := apply(t, p, request(t, "exec", map[string]cty.Value{"command": strs(script), "dir": cty.StringVal(dir)}))
+		wantErr(t, err, false, fmt.Sprintf("program %q does not exist", script))
+		assertNoFile(t, pwned)
+	})
+	t.Run("core.wait", func(t *testing.T) {
+		_, err := apply(t, p, request(t, "wait", map[string]cty.Value{
+			"command": strs(script), "interval": cty.StringVal("10ms"), "timeout": cty.StringVal("2s"),
+		}))
+		wantErr(t, err, false, fmt.Sprintf("program %q does not exist", script))
+		out := mustApply(t, p, request(t, "wait", map[string]cty.Value{
+			"command": strs("test", "-n", script), "interval": cty.StringVal("10ms"), "timeout": cty.StringVal("2s"),
+		}))
+		if num(t, out, "attempts") != 1 {
+			t.Errorf("wait took %d attempts", num(t, out, "attempts"))
+		}
+		assertNoFile(t, pwned)
+	})
+	t.Run("shell = true", func(t *testing.T) {
+		out := mustApply(t, p, request(t, "exec", map[string]cty.Value{
+			"command": strs(script), "shell": cty.True, "dir": cty.StringVal(dir),
+		}))
+		if got := str(t, out, "stdout"); got != "/home/runbook-core-test\n" {
+			t.Errorf("stdout %q, want $HOME expanded", got)
+		}
+		if _, err := os.Stat(pwned); err != nil {
+			t.Errorf("the second command of the script did not run: %v", err)
+		}
+	})
+}
+
+// TestExecDoesNotInheritSecrets: a command does not inherit runbook's
+// variables (RUNBOOK_VAR_*: a sensitive one would reach it unmarked and
+// its output would be shown in clear), the journal key or the state
+// backend's connection string; the rest of the environment, and what env
+// sets (even under those names), it gets.
+func TestExecDoesNotInheritSecrets(t *testing.T) {
+	t.Setenv("RUNBOOK_VAR_pw", "var-secret")
+	t.Setenv("RUNBOOK_JOURNAL_KEY", strings.Repeat("ab", 32))
+	t.Setenv("RUNBOOK_BACKEND_CONN_STR", "postgres://runbook:conn-secret@127.0.0.1/runbook")
+	t.Setenv("RUNBOOK_LOG", "debug")
+	t.Setenv("RUNBOOK_CORE_TEST_BASE", "kept")
+	p := core.New(core.Options{})
+	for _, action := range []string{"exec", "wait"} {
+		marker := filepath.Join(t.TempDir(), "env")
+		set := map[string]cty.Value{"command": strs("sh", "-c", "env > "+marker)}
+		if action == "exec" {
+			set["env"] = strMap("RUNBOOK_VAR_explicit", "given")
+		}
+		mustApply(t, p, request(t, action, set))
+		b, err := os.ReadFile(marker)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := string(b)
+		for _, leaked := range []string{"var-secret", "abababab", "conn-secret"} {
+			if strings.Contains(env, leaked) {
+				t.Errorf("core.%s: the command inherited %q:\n%s", action, leaked, env)
+			}
+		}
+		for _, kept := range []string{"RUNBOOK_LOG=debug", "RUNBOOK_CORE_TEST_BASE=kept", "PATH="} {
+			if !strings.Contains(env, kept) {
+				t.Errorf("core.%s: the command lost %s", action, kept)
+			}
+		}
+		if action == "exec" && !strings.Contains(env, "RUNBOOK_VAR_explicit=given") {
+			t.Errorf("core.exec: env did not set RUNBOOK_VAR_explicit")
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 
 	"github.com/runbook-dev/runbook/plugins/grpcplugin"
+	"github.com/runbook-dev/runbook/plugins/provider"
 )
 
 // instance is one running plugin process.
@@ -65,11 +67,13 @@ func (h *Host) launch(name, path, sum string) (*instance, error) {
 	}}
 	stdout := &lineWriter{line: func(s string) { logger.Debug(s, "stream", "stdout") }}
 	cmd := exec.Command(path)
+	cmd.Env = provider.InheritedEnv(os.Environ()) // with SkipHostEnv below
 	dieWithHost(cmd)
 	inst.client = plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  grpcplugin.Handshake,
 		VersionedPlugins: grpcplugin.VersionedPlugins(nil),
 		Cmd:              cmd,
+		SkipHostEnv:      true,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		SecureConfig:     &plugin.SecureConfig{Checksum: checksum, Hash: sha256.New()},

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -166,4 +167,22 @@ type Validator interface {
 // everything in flight at once, before the host closes it.
 type Stopper interface {
 	Stop(ctx context.Context) error
+}
+
+// InheritedEnv is runbook's environment without what a child process
+// (a command, a plugin) must not inherit: the runbook variables
+// (RUNBOOK_VAR_*: a sensitive one would reach the child unmarked, and
+// whatever it prints, outputs included, would be shown and journaled in
+// clear; a step passes what a command needs through env) and runbook's own
+// credentials, the journal key and the state backend's connection string.
+func InheritedEnv(environ []string) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "RUNBOOK_VAR_") || k == "RUNBOOK_JOURNAL_KEY" || k == "RUNBOOK_BACKEND_CONN_STR" {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
 }

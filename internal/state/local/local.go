@@ -161,9 +161,19 @@ func (b *Backend) create(info *state.RunInfo, lk *wsLock) (*Journal, error) {
 }
 
 // writeAtomic writes a 0600 file through a synced temporary file and a
-// rename (google/renameio), so readers see all of data or nothing.
+// rename (google/renameio), so readers see all of data or nothing. Not
+// renameio.WriteFile: it keeps the mode of a file it replaces (its
+// WithExistingPermissions wins over WithStaticPermissions).
 func writeAtomic(path string, data []byte) error {
-	return renameio.WriteFile(path, data, 0o600, renameio.WithStaticPermissions(0o600))
+	pf, err := renameio.NewPendingFile(path, renameio.WithStaticPermissions(0o600))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = pf.Cleanup() }()
+	if _, err := pf.Write(data); err != nil {
+		return err
+	}
+	return pf.CloseAtomicallyReplace()
 }
 
 // syncDir makes a new directory entry durable.
