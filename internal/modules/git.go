@@ -220,7 +220,9 @@ func install(ctx context.Context, repo, dir string, t target) (string, error) {
 	if have, err := installedCommit(dir); err == nil && have != "" && (have == t.commit || have == t.listed) {
 		return have, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+	// 0700 as the state directory, which .runbook also holds: run IDs and
+	// journals are nobody else's to list.
+	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
 		return "", err
 	}
 	// Clone beside dir and swap it in, so that a failed fetch leaves the
