@@ -236,7 +236,7 @@ func explainLocked(err error) error {
 		return fmt.Errorf("%w\nTo wait for it, use -lock-timeout DURATION. If its process is gone for good "+
 			"(its machine died with the connection open), free the lock with: runbook force-unlock %s", err, le.Holder.ID)
 	}
-	return fmt.Errorf("%w\nTo wait for it, use -lock-timeout DURATION.", err)
+	return fmt.Errorf("%w\nTo wait for it, use -lock-timeout DURATION", err)
 }
 
 // lockWaiter gives apply what it asks of every backend: waiting for a

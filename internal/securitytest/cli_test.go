@@ -261,7 +261,7 @@ func (c *cli) mustRun(label string, want int, env []string, onLine func([]byte),
 func needles(secret string) map[string]string {
 	head := secret
 	if i := strings.IndexFunc(secret, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+		return (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9')
 	}); i >= 0 {
 		head = secret[:i]
 	}

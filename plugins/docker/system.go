@@ -55,7 +55,7 @@ func (d *docker) ping(ctx context.Context) (PingOut, error) {
 	}
 	return PingOut{
 		Host: c.DaemonHost(), APIVersion: api, ClientAPIVersion: c.ClientVersion(), MinAPIVersion: v.MinAPIVersion,
-		OSType: ping.OSType, ServerVersion: v.Version, Arch: v.Arch, Experimental: v.Experimental,
+		OSType: ping.OSType, ServerVersion: v.Version, Arch: v.Arch, Experimental: ping.Experimental,
 	}, nil
 }
 

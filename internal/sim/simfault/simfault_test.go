@@ -52,10 +52,9 @@ func TestPickIsSeeded(t *testing.T) {
 		var b strings.Builder
 		for range 200 {
 			f := p.Pick(get("/a"))
-			switch {
-			case f == nil:
+			if f == nil {
 				b.WriteByte('.')
-			default:
+			} else {
 				b.WriteByte(f.Kind[0])
 			}
 		}
