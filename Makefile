@@ -11,7 +11,7 @@ GOLANGCI_VERSION := v2.15.0
 FUZZTIME  ?= 8s
 FUZZMINIMIZETIME ?= 1s
 
-.PHONY: all build test unit fuzz vet fmt-check demo bench lint generate clean pg-start pg-stop torture vulncheck
+.PHONY: all build test unit fuzz vet fmt-check demo bench lint generate clean pg-start pg-stop torture vulncheck bench-peers
 
 all: build
 
@@ -90,8 +90,17 @@ fmt-check:
 demo: build
 	@BIN=$(BIN) .ci/demo
 
+# The package benchmarks, then runbook-bench's whole-process table
+# (docs/benchmarks.md); BENCH_FLAGS passes flags on (-shapes, -phases, -repeat).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) run ./cmd/runbook-bench $(BENCH_FLAGS)
+
+# The same shapes run by the peers on PATH (terraform/tofu, ansible-playbook,
+# task, make) beside runbook, with ratios. About an hour: Terraform and
+# Ansible run into the 10-minute timeout at full size (-scale 0.1 finishes).
+bench-peers:
+	$(GO) run ./cmd/runbook-bench -peers -json bench-peers.json $(BENCH_FLAGS)
 
 $(GOLANGCI):
 	$(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)

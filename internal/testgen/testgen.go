@@ -5,6 +5,7 @@ package testgen
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,43 +60,209 @@ func WriteLargeRunbook(dir string, n int) error {
 // Shape is the dependency structure of a generated no-op runbook.
 type Shape int
 
-// The shapes WriteNoopRunbook can write.
+// The shapes WriteNoopRunbook and WriteShapeRunbook can write. New shapes
+// go at the end, so that the existing ones keep their values.
 const (
 	FanOutIn Shape = iota // root, then n-2 independent steps, then one step that waits for all
 	Chain                 // n steps, each waiting for the one before
 	FanOut                // n independent steps
+	// Grid is k rows of k steps (n = k*k, a perfect square), numbered row
+	// by row: the step in row r, column c waits for the steps in columns
+	// c-1, c and c+1 of row r-1 that exist. Row 0 starts at once; the k
+	// steps of the last row end the run.
+	Grid
 )
+
+// Deps returns, for each of the n steps of shape (s0 to s<n-1>), the
+// indexes of the steps it waits for. Every dependency is lower than the
+// step's own index, so index order is a valid sequential order: the one a
+// linear runner (Ansible) follows. Fan-out members share one slice.
+func Deps(shape Shape, n int) ([][]int, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("testgen: %d steps", n)
+	}
+	deps := make([][]int, n)
+	switch shape {
+	case FanOut:
+	case Chain:
+		for i := 1; i < n; i++ {
+			deps[i] = []int{i - 1}
+		}
+	case FanOutIn:
+		fanOutIn(deps)
+	case Grid:
+		k := GridSide(n)
+		if k*k != n {
+			return nil, fmt.Errorf("testgen: a grid needs a square number of steps, not %d", n)
+		}
+		grid(deps, k)
+	default:
+		return nil, fmt.Errorf("testgen: unknown shape %d", shape)
+	}
+	return deps, nil
+}
+
+// fanOutIn makes every step but the first and last wait for the first,
+// and the last wait for all of those. With n = 2 the two steps are
+// independent, as WriteNoopRunbook always wrote them.
+func fanOutIn(deps [][]int) {
+	n := len(deps)
+	if n < 2 {
+		return
+	}
+	root := []int{0}
+	sink := make([]int, 0, n-2)
+	for i := 1; i < n-1; i++ {
+		deps[i] = root
+		sink = append(sink, i)
+	}
+	deps[n-1] = sink
+}
+
+// grid fills deps for a k x k Grid.
+func grid(deps [][]int, k int) {
+	for r := 1; r < k; r++ {
+		above := (r - 1) * k
+		for c := 0; c < k; c++ {
+			d := make([]int, 0, 3)
+			for cc := max(0, c-1); cc <= min(k-1, c+1); cc++ {
+				d = append(d, above+cc)
+			}
+			deps[r*k+c] = d
+		}
+	}
+}
+
+// GridSide is the side of the largest square grid within n steps.
+func GridSide(n int) int {
+	k := int(math.Sqrt(float64(n)))
+	for k*k > n {
+		k--
+	}
+	for (k+1)*(k+1) <= n {
+		k++
+	}
+	return k
+}
+
+// Sinks returns the steps no other step waits for, in index order: a
+// runner that needs one goal (make all, task all) waits for these.
+func Sinks(deps [][]int) []int {
+	waited := make([]bool, len(deps))
+	for _, d := range deps {
+		for _, j := range d {
+			waited[j] = true
+		}
+	}
+	var out []int
+	for i, w := range waited {
+		if !w {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// Action is what the steps of a generated runbook run.
+type Action int
+
+// The actions WriteShapeRunbook can give its steps.
+const (
+	// Sleep0 is core.sleep of "0s": in-process and no work, so a run
+	// measures the engine and the journal alone.
+	Sleep0 Action = iota
+	// ExecTrue is core.exec of `true`: one process per step, what a
+	// shell step costs at least.
+	ExecTrue
+	// PluginNoop is the action noop of the provider plugin PluginName
+	// (plugins/host/internal/testplugin): one gRPC round trip per step to
+	// a plugin process. The runbook requires the plugin at version >= 0.1.0,
+	// the test plugin's default.
+	PluginNoop
+)
+
+// PluginName is the provider name PluginNoop steps use: the plugin binary
+// must be installed as runbook-provider-test.
+const PluginName = "test"
+
+// Options says what the steps of a generated runbook run.
+type Options struct {
+	Action Action
+	// Gate, when set, makes the last step run core.exec of `test -e Gate`
+	// instead: an apply fails at that step while the file does not exist,
+	// and once it does, resuming the failed run has that step left to run
+	// (every shape's last step is one nobody waits for).
+	Gate string
+}
 
 // WriteNoopRunbook writes n steps of the given shape to dir/main.hcl. Each
 // step runs action (core.sleep with 0s, or core.exec of `true` when exec is
 // set), so that a run measures the engine and journal, not the work.
 func WriteNoopRunbook(dir string, shape Shape, n int, exec bool) error {
-	f, err := os.Create(filepath.Join(dir, "main.hcl"))
+	opts := Options{Action: Sleep0}
+	if exec {
+		opts.Action = ExecTrue
+	}
+	return WriteShapeRunbook(dir, shape, n, opts)
+}
+
+// WriteShapeRunbook writes the n steps of shape, named s0 to s<n-1> and
+// waiting for each other as Deps says, to dir/main.hcl.
+func WriteShapeRunbook(dir string, shape Shape, n int, opts Options) error {
+	deps, err := Deps(shape, n)
+	if err != nil {
+		return err
+	}
+	return writeFile(filepath.Join(dir, "main.hcl"), func(w *bufio.Writer) {
+		writeHeader(w, opts.Action)
+		for i, d := range deps {
+			body := actionBody(opts.Action)
+			if opts.Gate != "" && i == n-1 {
+				body = fmt.Sprintf("  action  = core.exec\n  command = [\"test\", \"-e\", %s]\n", hclString(opts.Gate))
+			}
+			fmt.Fprintf(w, "step \"s%d\" {\n%s", i, body)
+			if len(d) > 0 {
+				fmt.Fprint(w, "  depends_on = [")
+				for k, j := range d {
+					if k > 0 {
+						fmt.Fprint(w, ", ")
+					}
+					fmt.Fprintf(w, "step.s%d", j)
+				}
+				fmt.Fprint(w, "]\n")
+			}
+			fmt.Fprint(w, "}\n\n")
+		}
+	})
+}
+
+func writeHeader(w *bufio.Writer, a Action) {
+	if a != PluginNoop {
+		fmt.Fprint(w, "runbook \"noop\" {\n  version = \"1.0.0\"\n}\n\n")
+		return
+	}
+	fmt.Fprintf(w, "runbook \"noop\" {\n  version = \"1.0.0\"\n  required_providers {\n    %s = \">= 0.1.0\"\n  }\n}\n\n", PluginName)
+}
+
+func actionBody(a Action) string {
+	switch a {
+	case ExecTrue:
+		return "  action  = core.exec\n  command = [\"true\"]\n"
+	case PluginNoop:
+		return "  action = " + PluginName + ".noop\n"
+	}
+	return "  action   = core.sleep\n  duration = \"0s\"\n"
+}
+
+// writeFile creates path and writes it through fill, reporting the first
+// write error (bufio keeps it until Flush).
+func writeFile(path string, fill func(w *bufio.Writer)) error {
+	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	w := bufio.NewWriter(f)
-	body := "  action   = core.sleep\n  duration = \"0s\"\n"
-	if exec {
-		body = "  action  = core.exec\n  command = [\"true\"]\n"
-	}
-	fmt.Fprintf(w, "runbook \"noop\" {\n  version = \"1.0.0\"\n}\n\n")
-	for i := 0; i < n; i++ {
-		fmt.Fprintf(w, "step \"s%d\" {\n%s", i, body)
-		switch {
-		case shape == Chain && i > 0:
-			fmt.Fprintf(w, "  depends_on = [step.s%d]\n", i-1)
-		case shape == FanOutIn && i > 0 && i < n-1:
-			fmt.Fprintf(w, "  depends_on = [step.s0]\n")
-		case shape == FanOutIn && i == n-1 && n > 1:
-			fmt.Fprintf(w, "  depends_on = [")
-			for j := 1; j < n-1; j++ {
-				fmt.Fprintf(w, "step.s%d, ", j)
-			}
-			fmt.Fprintf(w, "]\n")
-		}
-		fmt.Fprintf(w, "}\n\n")
-	}
+	fill(w)
 	if err := w.Flush(); err != nil {
 		_ = f.Close() // the write error is the one to report
 		return err
