@@ -138,7 +138,7 @@ func setupResume(ctx context.Context, b *bench, c cell) (*job, error) {
 		if err := os.RemoveAll(state); err != nil {
 			return err
 		}
-		return copyDir(failed, state)
+		return testgen.CopyDir(failed, state)
 	}
 	return j, nil
 }

@@ -139,7 +139,7 @@ func BenchmarkResume10kOneLeft(b *testing.B) {
 		if err := os.RemoveAll(stateDir); err != nil {
 			b.Fatal(err)
 		}
-		if err := copyDir(failedState, stateDir); err != nil {
+		if err := testgen.CopyDir(failedState, stateDir); err != nil {
 			b.Fatal(err)
 		}
 		if err := os.Remove(out); err != nil {
@@ -300,52 +300,4 @@ func (m *procMetrics) report(b *testing.B) {
 	if m.runs > 0 {
 		b.ReportMetric(float64(m.syncs)/float64(m.runs), "syncs")
 	}
-}
-
-// copyDir copies the regular files and directories under src to dst,
-// keeping their permissions (the journal key is 0600), and syncs them.
-func copyDir(src, dst string) error {
-	return filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, path)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		switch {
-		case d.IsDir():
-			return os.MkdirAll(target, info.Mode().Perm())
-		case !d.Type().IsRegular():
-			return fmt.Errorf("copying %s: not a regular file", path)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return writeSynced(target, data, info.Mode().Perm())
-	})
-}
-
-// writeSynced writes a file and syncs it, so that a copied journal is on
-// disk like the failed run left it, and the resumed run's first sync does
-// not pay for writing the copy back.
-func writeSynced(path string, data []byte, perm os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
