@@ -1,12 +1,8 @@
 package manager
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/runbook-dev/runbook/internal/sim/simfault"
@@ -87,62 +83,21 @@ func faultResponse(status int) *response {
 	return errResp(errf(status, "internal_server_error", "Internal Server Error (simulated fault)"))
 }
 
-// serveControl answers /_sim/requests, /_sim/faults and /_sim/reset. They
-// need no authentication and are never logged.
+// serveControl answers /_sim/requests, /_sim/faults and /_sim/reset, as
+// simfault.Control does for both simulators, with this API's error body.
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
-	writeJSON := func(status int, v any) {
-		b, _ := json.MarshalIndent(v, "", "  ")
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_, _ = w.Write(append(b, '\n'))
-	}
-	fail := func(status int, msg string) {
-		writeJSON(status, map[string]any{"message": msg, "error_code": "sim_control_error", "server_traceback": nil})
-	}
-	switch strings.TrimSuffix(r.URL.Path, "/") {
-	case "/_sim/requests":
-		if r.Method != http.MethodGet {
-			fail(http.StatusMethodNotAllowed, "GET only")
-			return
-		}
-		reqs := s.Requests()
-		if reqs == nil {
-			reqs = []RequestRecord{}
-		}
-		writeJSON(http.StatusOK, reqs)
-	case "/_sim/faults":
-		switch r.Method {
-		case http.MethodGet:
+	c := simfault.Control[Faults, RequestRecord]{
+		Requests: s.Requests, SetFaults: s.SetFaults, Reset: s.Reset,
+		Faults: func() Faults {
 			s.faultMu.Lock()
-			f := s.faults
-			s.faultMu.Unlock()
-			writeJSON(http.StatusOK, f)
-		case http.MethodPost, http.MethodPut:
-			var f Faults
-			dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-				fail(http.StatusBadRequest, "faults: "+err.Error())
-				return
-			}
-			if err := s.SetFaults(f); err != nil {
-				fail(http.StatusBadRequest, err.Error())
-				return
-			}
-			writeJSON(http.StatusOK, f)
-		default:
-			fail(http.StatusMethodNotAllowed, "GET or POST")
-		}
-	case "/_sim/reset":
-		if r.Method != http.MethodPost {
-			fail(http.StatusMethodNotAllowed, "POST only")
-			return
-		}
-		s.Reset()
-		writeJSON(http.StatusOK, map[string]any{"status": "reset"})
-	default:
-		fail(http.StatusNotFound, "unknown control endpoint "+r.URL.Path)
+			defer s.faultMu.Unlock()
+			return s.faults
+		},
+		ErrorBody: func(status int, msg string) any {
+			return map[string]any{"message": msg, "error_code": "sim_control_error", "server_traceback": nil}
+		},
 	}
+	c.ServeHTTP(w, r)
 }
 
 // SetFaults installs a fault set (what POST /_sim/faults does).
