@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -160,19 +159,6 @@ func unixTime(sec int64) string {
 		return ""
 	}
 	return time.Unix(sec, 0).UTC().Format(time.RFC3339)
-}
-
-// outputNames lists the cty names of an output struct's fields: all of
-// them are known when a dry-run could read them.
-func outputNames(out any) []string {
-	t := reflect.TypeOf(out)
-	var names []string
-	for i := range t.NumField() {
-		if name := t.Field(i).Tag.Get("cty"); name != "" {
-			names = append(names, name)
-		}
-	}
-	return names
 }
 
 func isNotFound(err error) bool { return cerrdefs.IsNotFound(err) }

@@ -67,7 +67,7 @@ func planRead[Out any](out Out, err error) (Out, []string, error) {
 	var zero Out
 	switch {
 	case err == nil:
-		return out, outputNames(out), nil
+		return out, sdk.AllOutputs(out), nil
 	case isUnavailable(err), isNotFound(err):
 		return zero, nil, nil
 	}

@@ -58,7 +58,7 @@ func (c *cloud) registerHypervisors(p *sdk.Provider) {
 		},
 		Plan: func(ctx context.Context, in HypervisorListIn) (HypervisorListOut, []string, error) {
 			out, err := c.hypervisorList(ctx, in)
-			return out, allKnown(out), err
+			return out, sdk.AllOutputs(out), err
 		},
 	})
 }

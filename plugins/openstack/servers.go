@@ -374,7 +374,7 @@ func (c *cloud) registerServers(p *sdk.Provider) {
 		},
 		Plan: func(ctx context.Context, in ServerRefIn) (ServerOut, []string, error) {
 			out, err := c.serverGet(ctx, in)
-			return out, allKnown(out), err
+			return out, sdk.AllOutputs(out), err
 		},
 	})
 	p.Action("server_list", sdk.Action[ServerListIn, ServerListOut]{
@@ -385,7 +385,7 @@ func (c *cloud) registerServers(p *sdk.Provider) {
 		},
 		Plan: func(ctx context.Context, in ServerListIn) (ServerListOut, []string, error) {
 			out, err := c.serverList(ctx, in)
-			return out, allKnown(out), err
+			return out, sdk.AllOutputs(out), err
 		},
 	})
 	p.Action("server_wait", sdk.Action[ServerWaitIn, ServerOut]{
@@ -455,23 +455,6 @@ func (c *cloud) registerServers(p *sdk.Provider) {
 			return c.checkInstanceAction(ctx, in.Server, in.AllTenants, started, "rebuild", "ACTIVE")
 		},
 	})
-}
-
-// allKnown lists every output name of a struct: a read predicts them all.
-func allKnown(v any) []string {
-	switch v.(type) {
-	case ServerOut:
-		return []string{"id", "name", "status", "host", "access_ipv4", "access_ipv6", "vm_state", "task_state", "power_state",
-			"flavor", "vcpus", "ram", "image", "availability_zone", "project_id", "fixed_ips", "floating_ips", "addresses",
-			"metadata", "fault", "created", "updated"}
-	case ServerListOut:
-		return []string{"servers", "ids", "names", "count"}
-	case ServiceListOut:
-		return []string{"services", "count"}
-	case HypervisorListOut:
-		return []string{"hypervisors", "count", "vcpus", "vcpus_used", "memory_mb", "memory_mb_used", "running_vms"}
-	}
-	return nil
 }
 
 // planServer is the dry-run of an action on one server: the server is

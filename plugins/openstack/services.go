@@ -68,7 +68,7 @@ func (c *cloud) registerServices(p *sdk.Provider) {
 		},
 		Plan: func(ctx context.Context, in ServiceListIn) (ServiceListOut, []string, error) {
 			out, err := c.serviceList(ctx, in)
-			return out, allKnown(out), err
+			return out, sdk.AllOutputs(out), err
 		},
 	})
 	p.Action("compute_service_disable", sdk.Action[ServiceDisableIn, ServiceOut]{

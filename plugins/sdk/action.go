@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
@@ -218,4 +219,24 @@ func (c configOf[T]) build() (*configDef, error) {
 		}
 		return c.fn(ctx, x)
 	}}, nil
+}
+
+// AllOutputs names every output of out (its `cty` tags): what a Plan
+// returns as known when it reads the real thing, as a read-only action's
+// Plan does.
+func AllOutputs(out any) []string {
+	t := reflect.TypeOf(out)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	var names []string
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("cty"), ","); name != "" {
+			names = append(names, name)
+		}
+	}
+	return names
 }

@@ -648,3 +648,21 @@ func TestStop(t *testing.T) {
 		t.Fatal("Stop did not cancel Apply")
 	}
 }
+
+func TestAllOutputs(t *testing.T) {
+	type out struct {
+		ID     string   `cty:"id"`
+		Names  []string `cty:"names"`
+		_      string
+		Plain  string
+	}
+	if got := strings.Join(sdk.AllOutputs(out{}), ","); got != "id,names" {
+		t.Errorf("AllOutputs(out) = %s", got)
+	}
+	if got := sdk.AllOutputs(&out{}); len(got) != 2 {
+		t.Errorf("AllOutputs(*out) = %v", got)
+	}
+	if got := sdk.AllOutputs("x"); got != nil {
+		t.Errorf("AllOutputs(string) = %v", got)
+	}
+}
