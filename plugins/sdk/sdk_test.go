@@ -651,10 +651,10 @@ func TestStop(t *testing.T) {
 
 func TestAllOutputs(t *testing.T) {
 	type out struct {
-		ID     string   `cty:"id"`
-		Names  []string `cty:"names"`
-		_      string
-		Plain  string
+		ID    string   `cty:"id"`
+		Names []string `cty:"names"`
+		_     string
+		Plain string
 	}
 	if got := strings.Join(sdk.AllOutputs(out{}), ","); got != "id,names" {
 		t.Errorf("AllOutputs(out) = %s", got)
