@@ -203,7 +203,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if rec.Dropped {
 			entry.Status = 0
 		}
-		s.record(entry)
+		s.log.Add(entry)
 	}()
 
 	// A manager restarting at the end of a restore answers nothing.

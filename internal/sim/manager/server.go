@@ -123,8 +123,7 @@ type Server struct {
 	faults  Faults
 	picker  *simfault.Picker // replaced whole by SetFaults, under faultMu
 
-	logMu sync.Mutex
-	log   []RequestRecord
+	log simfault.RequestLog[RequestRecord]
 
 	lc listenerCtl
 }
@@ -186,9 +185,7 @@ func (s *Server) reset() {
 	s.picker = simfault.NewPicker(s.opts.Seed, nil)
 	s.faultMu.Unlock()
 
-	s.logMu.Lock()
-	s.log = nil
-	s.logMu.Unlock()
+	s.log.Clear()
 
 	s.lc.ensureUp()
 }

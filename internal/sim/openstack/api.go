@@ -147,7 +147,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if rec.Dropped {
 			entry.Status = 0
 		}
-		s.record(entry)
+		s.log.Add(entry)
 	}()
 	if f := s.currentPicker().Pick(r); f != nil {
 		entry.Fault = f.Kind

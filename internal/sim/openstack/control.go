@@ -30,23 +30,8 @@ type RequestRecord struct {
 	Dropped bool   `json:"dropped,omitempty"`
 }
 
-const maxRecords = 100_000
-
-func (s *Server) record(r RequestRecord) {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	if len(s.log) >= maxRecords {
-		s.log = s.log[1:]
-	}
-	s.log = append(s.log, r)
-}
-
 // Requests returns a copy of the request log.
-func (s *Server) Requests() []RequestRecord {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	return append([]RequestRecord(nil), s.log...)
-}
+func (s *Server) Requests() []RequestRecord { return s.log.All() }
 
 func authKind(r *http.Request) string {
 	if r.Header.Get("X-Auth-Token") != "" {

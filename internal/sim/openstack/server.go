@@ -93,8 +93,7 @@ type Server struct {
 	faults  Faults
 	picker  *simfault.Picker // replaced whole by SetFaults, under faultMu
 
-	logMu sync.Mutex
-	log   []RequestRecord
+	log simfault.RequestLog[RequestRecord]
 
 	httpMu sync.Mutex
 	srv    *http.Server
@@ -154,9 +153,7 @@ func (s *Server) reset() {
 	s.picker = simfault.NewPicker(s.opts.Seed, nil)
 	s.faultMu.Unlock()
 
-	s.logMu.Lock()
-	s.log = nil
-	s.logMu.Unlock()
+	s.log.Clear()
 }
 
 // Handler serves Keystone (/v3), Nova (/compute/v2.1), Neutron
