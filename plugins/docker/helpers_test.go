@@ -92,20 +92,8 @@ func str(v cty.Value, name string) string {
 }
 
 func apply(ctx context.Context, p provider.Provider, action string, in obj) *result {
-	var mu sync.Mutex
-	res := &result{}
-	resp, err := p.Apply(ctx, &provider.Request{Action: action, Inputs: val(in), Events: func(ev provider.Event) {
-		mu.Lock()
-		res.events = append(res.events, ev)
-		mu.Unlock()
-	}})
-	mu.Lock()
-	defer mu.Unlock()
-	res.err = err
-	if resp != nil {
-		res.out = resp.Outputs
-	}
-	return res
+	out, events, err := providertest.Apply(ctx, p, action, val(in))
+	return &result{out: out, events: events, err: err}
 }
 
 // apply runs action and fails the test on an error.

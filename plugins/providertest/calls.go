@@ -1,9 +1,13 @@
 package providertest
 
 import (
+	"context"
 	"fmt"
+	"sync"
 
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/runbook-dev/runbook/plugins/provider"
 )
 
 // Val converts the values provider tests write inputs with to cty:
@@ -38,4 +42,23 @@ func Val(v any) cty.Value {
 		return cty.ObjectVal(m)
 	}
 	panic(fmt.Sprintf("providertest.Val: %T", v))
+}
+
+// Apply runs one action and returns its outputs, the events it sent and
+// its error, as a provider test wants to look at them.
+func Apply(ctx context.Context, p provider.Provider, action string, inputs cty.Value) (cty.Value, []provider.Event, error) {
+	var mu sync.Mutex
+	var events []provider.Event
+	resp, err := p.Apply(ctx, &provider.Request{Action: action, Inputs: inputs, Events: func(ev provider.Event) {
+		mu.Lock()
+		events = append(events, ev)
+		mu.Unlock()
+	}})
+	mu.Lock()
+	defer mu.Unlock()
+	out := cty.NilVal
+	if resp != nil {
+		out = resp.Outputs
+	}
+	return out, events, err
 }
